@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import type { Config } from './config.js';
+import { IdentityService } from './identity/identity.service.js';
+import { TokenService } from './identity/token.js';
+import { UserRepository } from './identity/user.repository.js';
+import { connectDatabase } from './infrastructure/db/connect.js';
+import { migrateToLatest } from './infrastructure/db/migrate.js';
+import { createPubSub } from './infrastructure/pubsub/create.js';
+import { resolveJwtSecret } from './infrastructure/secret.js';
+import { createLogger, type Logger } from './logger.js';
+import { MessageFeed } from './messages/message.feed.js';
+import { MessageRepository } from './messages/message.repository.js';
+import { MessageService } from './messages/message.service.js';
+import { RoomStreamService } from './messages/room-stream.service.js';
+import { PresenceService } from './presence/presence.service.js';
+import { RoomRepository } from './rooms/room.repository.js';
+import { RoomService } from './rooms/room.service.js';
+import type { Services } from './schema/context.js';
+import { buildSchema } from './schema/index.js';
+import { createHttpTransport } from './transports/http.js';
+import { attachWebSocketTransport } from './transports/websocket.js';
+
+export interface App {
+  /** http://host:port/graphql once started: HTTP, SSE and WebSocket all live here. */
+  readonly url: string;
+  readonly port: number;
+  readonly services: Services;
+  start(): Promise<void>;
+  /** Stops accepting, closes sockets (1001), lets in-flight requests finish, closes storage. */
+  stop(): Promise<void>;
+}
+
+/** In-flight HTTP requests (and SSE streams) get this long after stop() before being cut. */
+const DRAIN_MS = 3_000;
+
+/** Wires the server from a Config; nothing listens until start(). */
+export async function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
+  const db = connectDatabase(config.database);
+  const applied = await migrateToLatest(db);
+  if (applied.length > 0) logger.info({ applied }, 'database migrated');
+
+  const pubsub = await createPubSub(config, logger);
+  const tokens = new TokenService(resolveJwtSecret(config, logger), config.tokenTtlSeconds);
+  const messageRepository = new MessageRepository(db);
+  const rooms = new RoomService(new RoomRepository(db));
+  const messages = new MessageService(messageRepository, rooms, pubsub, logger);
+  const presence = new PresenceService();
+  const feed = new MessageFeed(pubsub, messageRepository, logger);
+  const services: Services = {
+    identity: new IdentityService(new UserRepository(db), tokens),
+    rooms,
+    messages,
+    streams: new RoomStreamService(rooms, messages, feed, presence),
+    presence,
+  };
+
+  let stopping = false;
+  const notReadyReason = async (): Promise<string | null> => {
+    if (stopping) return 'shutting down';
+    try {
+      await sql`select 1`.execute(db);
+    } catch {
+      return 'database unreachable';
+    }
+    return null;
+  };
+
+  const yoga = createHttpTransport({ schema: buildSchema(), services, logger, allowedOrigins: config.allowedOrigins, notReadyReason });
+  const httpServer: Server = createServer(yoga);
+  const websocket = attachWebSocketTransport({
+    httpServer,
+    yoga,
+    services,
+    logger,
+    allowedOrigins: config.allowedOrigins,
+    config: config.websocket,
+  });
+  if (!config.allowedOrigins) logger.warn('ALLOWED_ORIGINS is not set: WebSocket and CORS requests are accepted from any origin');
+
+  let port = config.port;
+  return {
+    get url() {
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
+    },
+    get port() {
+      return port;
+    },
+    services,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      port = (httpServer.address() as AddressInfo).port;
+      logger.info({ url: `http://${config.host}:${port}/graphql`, database: config.database.dialect, pubsub: config.redisUrl ? 'redis' : 'in-process' }, 'chat server listening');
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await websocket.close();
+      const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      const cut = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
+      await drained;
+      clearTimeout(cut);
+      await pubsub.close();
+      await db.destroy();
+      logger.info('chat server stopped');
+    },
+  };
+}

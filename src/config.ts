@@ -1,0 +1,138 @@
+import { resolve } from 'node:path';
+
+/**
+ * Everything the server reads from its environment, parsed and validated in one
+ * place. Nothing else in src/ reads process.env: the Config object is passed down.
+ */
+export interface Config {
+  /** TCP port for HTTP, WebSocket and SSE. @default 4000 (0 picks a free port) */
+  port: number;
+  /** Interface to bind. @default "0.0.0.0" */
+  host: string;
+  /** SQLite file under DATA_DIR unless DATABASE_URL names PostgreSQL. */
+  database: SqliteDatabaseConfig | PostgresDatabaseConfig;
+  /** Redis for cross-instance pub/sub and presence; null runs everything in-process. */
+  redisUrl: string | null;
+  /** HS256 secret, ≥ 32 bytes; null makes the server generate one and keep it in dataDir. */
+  jwtSecret: string | null;
+  /** Folder for the SQLite database and a generated secret. @default "./data" */
+  dataDir: string;
+  /** Lifetime of an issued token. @default 604800 (7 days) */
+  tokenTtlSeconds: number;
+  /** Origins allowed to open a WebSocket or make CORS requests; null allows all. */
+  allowedOrigins: string[] | null;
+  logLevel: LogLevel;
+  /** How long an instance's share of presence outlives its last heartbeat. @default 30 */
+  presenceTtlSeconds: number;
+  /** WebSocket tuning; not read from the environment (tests and benchmarks set it). */
+  websocket: WebSocketConfig;
+}
+
+export interface WebSocketConfig {
+  /** Ping interval; a peer that has not answered by the next ping is dropped. @default 12000 */
+  keepAliveMs: number;
+  /** A socket whose unsent bytes stay above this is closed 4008 "slow consumer". @default 1 MiB */
+  maxBufferedBytes: number;
+  /** Subscriptions one socket may hold at once. @default 100 */
+  maxSubscriptions: number;
+  /** Time a socket has to send connection_init before it is closed 4408. @default 3000 */
+  connectionInitTimeoutMs: number;
+  /** Largest frame accepted; a larger one is closed with 1009 before it is parsed. @default 64 KiB */
+  maxPayloadBytes: number;
+}
+
+export const DEFAULT_WEBSOCKET_CONFIG: WebSocketConfig = {
+  keepAliveMs: 12_000,
+  maxBufferedBytes: 1024 * 1024,
+  maxSubscriptions: 100,
+  connectionInitTimeoutMs: 3_000,
+  maxPayloadBytes: 64 * 1024,
+};
+
+export interface SqliteDatabaseConfig {
+  dialect: 'sqlite';
+  file: string;
+}
+
+export interface PostgresDatabaseConfig {
+  dialect: 'postgres';
+  url: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const MIN_SECRET_BYTES = 32;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment; throws one ConfigError that lists every problem at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const dataDir = resolve(text('DATA_DIR') ?? 'data');
+  const databaseUrl = text('DATABASE_URL');
+  let database: Config['database'] = { dialect: 'sqlite', file: resolve(dataDir, 'chat.db') };
+  if (databaseUrl !== undefined) {
+    if (/^postgres(ql)?:\/\//.test(databaseUrl)) database = { dialect: 'postgres', url: databaseUrl };
+    else if (databaseUrl.startsWith('sqlite:')) database = { dialect: 'sqlite', file: resolve(databaseUrl.slice('sqlite:'.length)) };
+    else problems.push('DATABASE_URL must start with postgres:// (or sqlite:<path>); unset it to use SQLite in DATA_DIR');
+  }
+
+  const redisUrl = text('REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+
+  const jwtSecret = text('JWT_SECRET') ?? null;
+  if (jwtSecret !== null && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (got ${Buffer.byteLength(jwtSecret)}); unset it to generate one`);
+  }
+
+  const origins = text('ALLOWED_ORIGINS');
+  let allowedOrigins: string[] | null = null;
+  if (origins !== undefined && origins !== '*') {
+    allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean);
+    for (const origin of allowedOrigins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`ALLOWED_ORIGINS entry "${origin}" must look like https://host[:port], without a path`);
+    }
+  }
+
+  const logLevel = (text('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  const config: Config = {
+    port: integer('PORT', 4000, 0, 65535),
+    host: text('HOST') ?? '0.0.0.0',
+    database,
+    redisUrl,
+    jwtSecret,
+    dataDir,
+    tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    allowedOrigins,
+    logLevel,
+    presenceTtlSeconds: integer('PRESENCE_TTL_SECONDS', 30, 2, 3600),
+    websocket: DEFAULT_WEBSOCKET_CONFIG,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

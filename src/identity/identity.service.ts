@@ -1,0 +1,107 @@
+import { badInput, appError, unauthenticated } from '../errors.js';
+import { uuidv7 } from '../infrastructure/ids.js';
+import { randomNickname, randomTag } from './nicknames.js';
+import type { TokenProblem, TokenService } from './token.js';
+import type { UserRepository } from './user.repository.js';
+import type { UserRow } from './user.table.js';
+
+export interface User {
+  id: string;
+  nickname: string;
+  tag: string;
+  handle: string;
+}
+
+export interface AuthPayload {
+  token: string;
+  expiresAt: Date;
+  user: User;
+}
+
+/** Who is calling: a user, or why there is none. Built once per request or socket. */
+export type Viewer =
+  | { user: User; problem: null; /** epoch ms when the token stops being valid */ expiresAt: number }
+  | { user: null; problem: TokenProblem };
+
+export const NICKNAME_MAX = 24;
+// Letters and digits of any script, and a few joiners; no '#', which separates the tag.
+const NICKNAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} _.\-']*$/u;
+/** With 10,000 tags a nickname is only "full" when almost all are taken; give up well before spinning. */
+const TAG_ATTEMPTS = 25;
+const KNOWN_USERS_CACHE = 100_000;
+
+export function userRowToUser(row: Pick<UserRow, 'id' | 'nickname' | 'tag'>): User {
+  return { id: row.id, nickname: row.nickname, tag: row.tag, handle: `${row.nickname}#${row.tag}` };
+}
+
+export class IdentityService {
+  /** Users seen to exist; they are never deleted, so the cache only saves reads. */
+  private readonly knownUserIds = new Set<string>();
+
+  constructor(
+    private readonly users: UserRepository,
+    private readonly tokens: TokenService,
+  ) {}
+
+  /** The contract's issueToken: refresh a known user, or make a new one. */
+  async issueToken(args: { nickname?: string | null; previousToken?: string | null }): Promise<AuthPayload> {
+    const nickname = args.nickname == null ? null : validateNickname(args.nickname);
+    if (args.previousToken) {
+      const claims = this.tokens.verifyForRefresh(args.previousToken);
+      const known = claims ? await this.users.findById(claims.sub) : null;
+      // An unusable previous token is not an error: the caller simply gets a new identity.
+      if (known) return this.payloadFor(userRowToUser(known));
+    }
+    return this.payloadFor(await this.createUser(nickname ?? randomNickname()));
+  }
+
+  /** Resolves a bearer token to the user it names; the user must still exist. */
+  async viewerFromToken(token: string | null): Promise<Viewer> {
+    const check = this.tokens.verify(token);
+    if (!check.ok) return { user: null, problem: check.problem };
+    const { sub, nickname, tag } = check.claims;
+    // A token outliving its user (a wiped database that kept its secret) must not act.
+    if (!this.knownUserIds.has(sub)) {
+      if (!(await this.users.findById(sub))) return { user: null, problem: 'invalid token' };
+      if (this.knownUserIds.size >= KNOWN_USERS_CACHE) this.knownUserIds.clear();
+      this.knownUserIds.add(sub);
+    }
+    return { user: userRowToUser({ id: sub, nickname, tag }), problem: null, expiresAt: check.claims.exp * 1000 };
+  }
+
+  private payloadFor(user: User): AuthPayload {
+    const { token, expiresAt } = this.tokens.sign(user);
+    return { token, expiresAt, user };
+  }
+
+  private async createUser(nickname: string): Promise<User> {
+    for (let attempt = 0; attempt < TAG_ATTEMPTS; attempt++) {
+      const tag = randomTag();
+      const row = await this.users.insertIfHandleFree({
+        id: uuidv7(),
+        nickname,
+        tag,
+        handle: `${nickname}#${tag}`,
+        created_at: new Date().toISOString(),
+      });
+      if (row) return userRowToUser(row);
+    }
+    throw appError('RATE_LIMITED', `nickname "${nickname}" has no free tag left; choose another nickname`);
+  }
+}
+
+/** The viewer's user, or UNAUTHENTICATED saying why there is none. */
+export function requireUser(viewer: Viewer): User {
+  if (viewer.user) return viewer.user;
+  throw unauthenticated(`authentication required: ${viewer.problem}`);
+}
+
+function validateNickname(raw: string): string {
+  const nickname = raw.trim().normalize('NFC');
+  const length = [...nickname].length;
+  if (length < 2 || length > NICKNAME_MAX) throw badInput(`nickname must be 2 to ${NICKNAME_MAX} characters`);
+  if (!NICKNAME_PATTERN.test(nickname)) {
+    throw badInput("nickname may contain letters, digits, spaces and _ . - ' and must start with a letter or digit");
+  }
+  return nickname;
+}

@@ -1,0 +1,10 @@
+import type { MessageTable } from '../../messages/message.table.js';
+import type { RoomTable } from '../../rooms/room.table.js';
+import type { UserTable } from '../../identity/user.table.js';
+
+/** The whole schema as kysely sees it; each table's type lives with its domain. */
+export interface Database {
+  users: UserTable;
+  rooms: RoomTable;
+  messages: MessageTable;
+}

@@ -1,0 +1,20 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Db } from './connect.js';
+import * as initial from './migrations/2026_11_23_0001_initial.js';
+
+/** Listed here rather than read from disk, so a bundled or tsx-run server finds them the same way. */
+const migrations: Record<string, Migration> = {
+  '2026_11_23_0001_initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema up to date. On PostgreSQL kysely's Migrator holds an advisory
+ * lock, so instances starting together apply each migration once and the rest wait.
+ */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

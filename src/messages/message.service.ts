@@ -1,0 +1,123 @@
+import { badInput, notFound } from '../errors.js';
+import type { User } from '../identity/identity.service.js';
+import { uuidv7 } from '../infrastructure/ids.js';
+import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
+import type { Logger } from '../logger.js';
+import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
+import type { RoomService } from '../rooms/room.service.js';
+import { messageRowToMessage, type MessageRepository } from './message.repository.js';
+import type { Message } from './message.js';
+
+export const BODY_MAX = 2000;
+export const CLIENT_MESSAGE_ID_MAX = 64;
+const HISTORY_PAGE_DEFAULT = 50;
+const HISTORY_PAGE_MAX = 100;
+const MESSAGE_CURSOR = 'msg';
+const SEQ = /^[1-9][0-9]{0,14}$/;
+// Newline and tab are part of writing; every other C0/C1 control is refused.
+const FORBIDDEN_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+export interface SendMessageInput {
+  roomId: string;
+  body: string;
+  clientMessageId?: string | null;
+}
+
+/** Thrown inside the transaction to roll back a duplicate's claimed seq, so no gap is left. */
+class DuplicateMessage extends Error {}
+
+export class MessageService {
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly rooms: RoomService,
+    private readonly pubsub: PubSub,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Stores a message and then publishes it. The sender is the caller, never input.
+   * A retry with the same clientMessageId returns the first message and publishes nothing.
+   */
+  async send(sender: User, input: SendMessageInput): Promise<Message> {
+    const body = validateBody(input.body);
+    const clientMessageId = validateClientMessageId(input.clientMessageId);
+    const roomId = input.roomId;
+    if (clientMessageId !== null) {
+      const earlier = await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId);
+      if (earlier) return earlier;
+    }
+    let message: Message;
+    try {
+      message = await this.messages.transaction(async (trx) => {
+        const seq = await this.messages.claimNextSeq(trx, roomId);
+        if (seq === null) throw notFound(`room "${roomId.slice(0, 64)}" does not exist`);
+        const row = await this.messages.insertIfNew(trx, {
+          id: uuidv7(),
+          room_id: roomId,
+          seq,
+          sender_id: sender.id,
+          body,
+          client_message_id: clientMessageId,
+          created_at: new Date().toISOString(),
+        });
+        if (!row) throw new DuplicateMessage();
+        return messageRowToMessage({ ...row, sender_nickname: sender.nickname, sender_tag: sender.tag });
+      });
+    } catch (error) {
+      if (!(error instanceof DuplicateMessage)) throw error;
+      // A concurrent retry won the race: answer with its message.
+      const earlier = await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId!);
+      if (!earlier) throw new Error('duplicate clientMessageId but no stored message');
+      return earlier;
+    }
+    // Committed first, published second: a subscriber never sees a message the database does not have.
+    // A failed publish loses nothing: subscribers fill the gap from the database on the next event.
+    this.pubsub.publish('room.message', roomId, message).catch((error) => {
+      this.logger.warn({ err: error, roomId, seq: message.seq }, 'publishing a message failed; subscribers will fill the gap');
+    });
+    return message;
+  }
+
+  /** The contract's backward paging: the newest `last` messages before the cursor, oldest first. */
+  async history(args: { roomId: string; last?: number | null; before?: string | null }): Promise<Connection<Message>> {
+    const last = pageSize('last', args.last, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX);
+    const beforeSeq = args.before == null ? null : Number(decodeCursor(MESSAGE_CURSOR, args.before, SEQ));
+    await this.rooms.get(args.roomId);
+    const newestFirst = await this.messages.listBefore(args.roomId, beforeSeq, last + 1);
+    const page = newestFirst.slice(0, last).reverse();
+    const edges = page.map((node) => ({ cursor: encodeCursor(MESSAGE_CURSOR, node.seq), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasPreviousPage: newestFirst.length > last,
+        // Paging backwards from a cursor, the messages at and after it are the next page.
+        hasNextPage: beforeSeq !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
+  }
+
+  /** The seq of message `messageId` in the room, for resuming after it; BAD_USER_INPUT if it is not there. */
+  async seqOf(roomId: string, messageId: string): Promise<number> {
+    const seq = /^[0-9a-f-]{36}$/.test(messageId) ? await this.messages.findSeq(roomId, messageId) : null;
+    if (seq === null) throw badInput(`after: "${messageId.slice(0, 64)}" is not a message of this room`);
+    return seq;
+  }
+}
+
+function validateBody(raw: string): string {
+  const body = raw.trim();
+  if (body.length === 0) throw badInput('body must not be empty');
+  if ([...body].length > BODY_MAX) throw badInput(`body must be at most ${BODY_MAX} characters`);
+  if (FORBIDDEN_CONTROLS.test(body)) throw badInput('body must not contain control characters other than newline and tab');
+  return body;
+}
+
+function validateClientMessageId(raw: string | null | undefined): string | null {
+  if (raw == null) return null;
+  if (raw.length < 1 || raw.length > CLIENT_MESSAGE_ID_MAX || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw badInput(`clientMessageId must be 1 to ${CLIENT_MESSAGE_ID_MAX} printable ASCII characters without spaces`);
+  }
+  return raw;
+}

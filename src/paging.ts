@@ -1,0 +1,37 @@
+import { badInput } from './errors.js';
+
+/** Relay-style page, as every connection field returns it. */
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfo;
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+/**
+ * Cursors are opaque to clients (base64url of "<kind>:<key>") but checked on the
+ * way back in: a cursor of the wrong kind or shape is BAD_USER_INPUT, never a 500.
+ */
+export function encodeCursor(kind: string, key: string | number): string {
+  return Buffer.from(`${kind}:${key}`).toString('base64url');
+}
+
+export function decodeCursor(kind: string, cursor: string, keyPattern: RegExp): string {
+  const text = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
+  const prefix = `${kind}:`;
+  const key = text.startsWith(prefix) ? text.slice(prefix.length) : '';
+  if (!keyPattern.test(key)) throw badInput(`invalid cursor "${cursor.slice(0, 64)}"`);
+  return key;
+}
+
+/** Checks a page size argument, filling in the default. */
+export function pageSize(name: string, value: number | null | undefined, fallback: number, max: number): number {
+  if (value == null) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) throw badInput(`${name} must be from 1 to ${max}, got ${value}`);
+  return value;
+}

@@ -1,0 +1,40 @@
+import { requireUser } from '../identity/identity.service.js';
+import { PushQueue } from '../infrastructure/push-queue.js';
+import { RoomRef } from '../rooms/room.schema.js';
+import { builder } from '../schema/builder.js';
+
+interface ParticipantCount {
+  roomId: string;
+  count: number;
+}
+
+const ParticipantCountRef = builder.objectRef<ParticipantCount>('ParticipantCount').implement({
+  fields: (t) => ({
+    roomId: t.exposeID('roomId'),
+    count: t.exposeInt('count'),
+  }),
+});
+
+builder.objectField(RoomRef, 'participantCount', (t) =>
+  t.int({
+    description: 'Distinct users subscribed to messageAdded for this room right now, across every server instance',
+    resolve: (room, _args, ctx) => ctx.services.presence.count(room.id),
+  }),
+);
+
+builder.subscriptionField('participantCount', (t) =>
+  t.field({
+    type: ParticipantCountRef,
+    description: 'The room\'s participant count now, then on every change (bursts may coalesce; the final value arrives within 1 s)',
+    args: { roomId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      requireUser(await ctx.viewer());
+      const roomId = String(args.roomId);
+      await ctx.services.rooms.get(roomId);
+      const queue = new PushQueue<ParticipantCount>(100);
+      queue.onEnd(ctx.services.presence.watch(roomId, (count) => queue.push({ roomId, count })));
+      return queue;
+    },
+    resolve: (event) => event,
+  }),
+);

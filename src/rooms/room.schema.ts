@@ -1,0 +1,48 @@
+import { requireUser } from '../identity/identity.service.js';
+import { builder } from '../schema/builder.js';
+import { connectionOf } from '../schema/common.js';
+import type { Room } from './room.service.js';
+
+export const RoomRef = builder.objectRef<Room>('Room').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    title: t.exposeString('title'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const RoomConnectionRef = connectionOf('Room', RoomRef);
+
+const CreateRoomInput = builder.inputType('CreateRoomInput', {
+  fields: (t) => ({ title: t.string({ required: true }) }),
+});
+
+builder.queryField('room', (t) =>
+  t.field({
+    type: RoomRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.rooms.find(String(args.id)),
+  }),
+);
+
+builder.queryField('rooms', (t) =>
+  t.field({
+    type: RoomConnectionRef,
+    description: "Public rooms; a room named 'lobby' exists on every fresh start",
+    args: { first: t.arg.int(), after: t.arg.string() },
+    resolve: (_root, args, ctx) => ctx.services.rooms.list(args),
+  }),
+);
+
+builder.mutationField('createRoom', (t) =>
+  t.field({
+    type: RoomRef,
+    args: { input: t.arg({ type: CreateRoomInput, required: true }) },
+    description: 'A new public room. Needs a token, so every room has someone behind it.',
+    resolve: async (_root, args, ctx) => {
+      requireUser(await ctx.viewer());
+      return ctx.services.rooms.create(args.input);
+    },
+  }),
+);

@@ -1,0 +1,66 @@
+import { badInput, notFound } from '../errors.js';
+import { uuidv7 } from '../infrastructure/ids.js';
+import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
+import type { RoomRepository } from './room.repository.js';
+import type { RoomRow } from './room.table.js';
+
+export interface Room {
+  id: string;
+  title: string;
+  createdAt: Date;
+}
+
+export const TITLE_MAX = 64;
+const ROOMS_PAGE_DEFAULT = 20;
+const ROOMS_PAGE_MAX = 100;
+const ROOM_CURSOR = 'room';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function roomRowToRoom(row: RoomRow): Room {
+  return { id: row.id, title: row.title, createdAt: new Date(row.created_at) };
+}
+
+export class RoomService {
+  constructor(private readonly rooms: RoomRepository) {}
+
+  async create(input: { title: string }): Promise<Room> {
+    const title = input.title.trim();
+    const length = [...title].length;
+    if (length < 1 || length > TITLE_MAX) throw badInput(`title must be 1 to ${TITLE_MAX} characters after trimming`);
+    if (CONTROL_CHARACTERS.test(title)) throw badInput('title must not contain control characters');
+    const row = await this.rooms.insert({ id: uuidv7(), title, created_at: new Date().toISOString(), last_seq: 0 });
+    return roomRowToRoom(row);
+  }
+
+  /** The room, or null for an id that names none (including ids that could never exist). */
+  async find(id: string): Promise<Room | null> {
+    if (!UUID.test(id)) return null;
+    const row = await this.rooms.findById(id);
+    return row ? roomRowToRoom(row) : null;
+  }
+
+  /** The room, or NOT_FOUND. */
+  async get(id: string): Promise<Room> {
+    const room = await this.find(id);
+    if (!room) throw notFound(`room "${id.slice(0, 64)}" does not exist`);
+    return room;
+  }
+
+  async list(args: { first?: number | null; after?: string | null }): Promise<Connection<Room>> {
+    const first = pageSize('first', args.first, ROOMS_PAGE_DEFAULT, ROOMS_PAGE_MAX);
+    const afterId = args.after == null ? null : decodeCursor(ROOM_CURSOR, args.after, UUID);
+    const rows = await this.rooms.listAfter(afterId, first + 1);
+    const page = rows.slice(0, first).map(roomRowToRoom);
+    const edges = page.map((node) => ({ cursor: encodeCursor(ROOM_CURSOR, node.id), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: afterId !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
+  }
+}

@@ -1,0 +1,221 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { handleProtocols, makeServer, CloseCode as WsCloseCode } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocketConfig } from '../config.js';
+import { appError } from '../errors.js';
+import type { Viewer } from '../identity/identity.service.js';
+import { bearerToken } from '../identity/token.js';
+import { PushQueue } from '../infrastructure/push-queue.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../schema/context.js';
+import { CloseCode } from './close-codes.js';
+import { withKnownCode } from './error-codes.js';
+import { planMessageAdded, ShapeRegistry, SocketMember, type MessageAddedPlan } from './fanout.js';
+import type { Yoga } from './http.js';
+
+export interface WebSocketOptions {
+  httpServer: HttpServer;
+  yoga: Yoga;
+  services: Services;
+  logger: Logger;
+  allowedOrigins: string[] | null;
+  config: WebSocketConfig;
+}
+
+/** Per-socket state graphql-ws carries for us as `ctx.extra`. */
+interface SocketExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+  viewer?: Viewer;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+/** Execution args on the fast path carry the plan to `subscribe` through rootValue. */
+interface FastPathRoot {
+  fastPath: { plan: MessageAddedPlan; request: Awaited<ReturnType<Services['streams']['check']>>; socket: WebSocket; id: string };
+}
+interface PipelineRoot {
+  subscribe: (args: ExecutionArgs) => unknown;
+  execute: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * graphql-ws (graphql-transport-ws) on the HTTP server's /graphql path: a thin
+ * adapter from `ws` sockets onto graphql-ws's protocol core, with Yoga's pipeline
+ * behind it. Authenticates once at connection_init.
+ */
+export function attachWebSocketTransport(options: WebSocketOptions) {
+  const { yoga, services, logger, config } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, handleProtocols });
+  const shapes = new ShapeRegistry((errors) => errors.map((e) => withKnownCode(e).toJSON()));
+  let accepting = true;
+
+  const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
+    connectionInitWaitTimeout: config.connectionInitTimeoutMs,
+
+    onConnect: async (ctx) => {
+      const viewer = await services.identity.viewerFromToken(tokenFrom(ctx.connectionParams));
+      const { socket } = ctx.extra;
+      if (!viewer.user) {
+        socket.close(CloseCode.Forbidden, viewer.problem);
+        return false;
+      }
+      ctx.extra.viewer = viewer;
+      // Close at expiry so the client reconnects with a fresh token (graphql-ws retries 4403).
+      const delay = Math.min(viewer.expiresAt - Date.now(), 2 ** 31 - 1);
+      ctx.extra.expiryTimer = setTimeout(() => socket.close(CloseCode.Forbidden, 'token expired'), Math.max(delay, 0));
+      return true;
+    },
+
+    onSubscribe: async (ctx, id, payload) => {
+      if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
+        return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
+      }
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ viewer: ctx.extra.viewer });
+      let document;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        if (error instanceof GraphQLError) return [withKnownCode(error)];
+        throw error;
+      }
+      const errors = validate(schema, document);
+      if (errors.length > 0) return errors.map(withKnownCode);
+      const args: ExecutionArgs = {
+        schema,
+        document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe } satisfies PipelineRoot,
+      };
+      const plan = planMessageAdded(args);
+      if (plan === null) return args;
+      if (Array.isArray(plan)) return (plan as readonly GraphQLError[]).map(withKnownCode);
+      const messageAdded = plan as MessageAddedPlan;
+      try {
+        const request = await services.streams.check(messageAdded.roomId, messageAdded.after);
+        const fastPath: FastPathRoot['fastPath'] = { plan: messageAdded, request, socket: ctx.extra.socket, id };
+        return { ...args, rootValue: { fastPath } satisfies FastPathRoot };
+      } catch (error) {
+        if (error instanceof GraphQLError) return [error];
+        throw error;
+      }
+    },
+
+    subscribe: async (args) => {
+      const root = args.rootValue as FastPathRoot | PipelineRoot;
+      if (!('fastPath' in root)) return root.subscribe(args) as never;
+      const { plan, request, socket, id } = root.fastPath;
+      const extra = (socket as WebSocket & { extra?: SocketExtra }).extra!;
+      const shape = shapes.acquire(plan.shapeKey, args);
+      const member = new SocketMember(socket, id, shape, config.maxBufferedBytes);
+      // Holds the subscription open for graphql-ws; messages bypass it and go straight to the socket.
+      const held = new PushQueue<never>(1);
+      try {
+        held.onEnd(await services.streams.open(extra.viewer!.user!, request, member));
+      } finally {
+        held.onEnd(() => shapes.release(shape));
+      }
+      return held;
+    },
+
+    execute: (args) => (args.rootValue as PipelineRoot).execute(args) as never,
+  });
+
+  wss.on('connection', (socket: WebSocket & { extra?: SocketExtra }, request: IncomingMessage) => {
+    const extra: SocketExtra = { socket, request };
+    socket.extra = extra;
+    socket.on('error', (error) => logger.warn({ err: error }, 'websocket error'));
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => {
+          if (socket.readyState === socket.OPEN) socket.send(data);
+        },
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            handle(String(data)).catch((error: unknown) => {
+              logger.error({ err: error }, 'websocket message handling failed');
+              socket.close(WsCloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      extra,
+    );
+    const stopKeepAlive = keepAlive(socket, config.keepAliveMs);
+    socket.once('close', (code, reason) => {
+      stopKeepAlive();
+      clearTimeout(extra.expiryTimer);
+      void closed(code, String(reason));
+    });
+  });
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== '/graphql') return refuse(socket, 404, 'Not Found');
+    if (!accepting) return refuse(socket, 503, 'Service Unavailable');
+    const origin = request.headers.origin;
+    if (options.allowedOrigins && origin !== undefined && !options.allowedOrigins.includes(origin)) {
+      logger.info({ origin }, 'websocket upgrade refused: origin not allowed');
+      return refuse(socket, 403, 'Forbidden');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  options.httpServer.on('upgrade', onUpgrade);
+
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    get shapes() {
+      return shapes.size;
+    },
+    /** Refuses new sockets and asks every open one to reconnect elsewhere. */
+    async close(): Promise<void> {
+      accepting = false;
+      options.httpServer.off('upgrade', onUpgrade);
+      const open = [...wss.clients];
+      await Promise.all(
+        open.map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              if (socket.readyState === socket.CLOSED) return resolve();
+              socket.once('close', () => resolve());
+              socket.close(CloseCode.GoingAway, 'server shutting down');
+              // A peer that does not answer the close handshake is cut off.
+              setTimeout(() => socket.terminate(), 2_000).unref();
+            }),
+        ),
+      );
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** Accepts `{ authorization: "Bearer <jwt>" }` or `{ token: "<jwt>" }`; a malformed value is an invalid token. */
+function tokenFrom(params: Record<string, unknown> | undefined): string | null {
+  const authorization = params?.authorization ?? params?.Authorization;
+  if (typeof authorization === 'string') return bearerToken(authorization) ?? 'malformed';
+  if (typeof params?.token === 'string') return params.token;
+  return null;
+}
+
+/** Pings every interval; a peer that has not answered the previous ping by then is dropped. */
+function keepAlive(socket: WebSocket, intervalMs: number): () => void {
+  let answered = true;
+  socket.on('pong', () => (answered = true));
+  const timer = setInterval(() => {
+    if (!answered) return socket.terminate();
+    answered = false;
+    socket.ping();
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
