@@ -7,7 +7,7 @@ import { TokenService } from './identity/token.js';
 import { UserRepository } from './identity/user.repository.js';
 import { connectDatabase } from './infrastructure/db/connect.js';
 import { migrateToLatest } from './infrastructure/db/migrate.js';
-import { createPubSub } from './infrastructure/pubsub/create.js';
+import { createCluster } from './infrastructure/pubsub/create.js';
 import { resolveJwtSecret } from './infrastructure/secret.js';
 import { createLogger, type Logger } from './logger.js';
 import { MessageFeed } from './messages/message.feed.js';
@@ -41,12 +41,13 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
 
-  const pubsub = await createPubSub(config, logger);
+  const cluster = createCluster(config, logger);
+  const pubsub = cluster.pubsub;
   const tokens = new TokenService(resolveJwtSecret(config, logger), config.tokenTtlSeconds);
   const messageRepository = new MessageRepository(db);
   const rooms = new RoomService(new RoomRepository(db));
   const messages = new MessageService(messageRepository, rooms, pubsub, logger);
-  const presence = new PresenceService();
+  const presence = new PresenceService(cluster.presence, config.presenceTtlSeconds * 1000, logger);
   const feed = new MessageFeed(pubsub, messageRepository, logger);
   const services: Services = {
     identity: new IdentityService(new UserRepository(db), tokens),
@@ -64,7 +65,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     } catch {
       return 'database unreachable';
     }
-    return null;
+    return cluster.problem();
   };
 
   const yoga = createHttpTransport({ schema: buildSchema(), services, logger, allowedOrigins: config.allowedOrigins, notReadyReason });
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       const cut = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
       await drained;
       clearTimeout(cut);
+      await presence.close();
       await pubsub.close();
       await db.destroy();
       logger.info('chat server stopped');

@@ -32,7 +32,7 @@ builder.subscriptionField('participantCount', (t) =>
       const roomId = String(args.roomId);
       await ctx.services.rooms.get(roomId);
       const queue = new PushQueue<ParticipantCount>(100);
-      queue.onEnd(ctx.services.presence.watch(roomId, (count) => queue.push({ roomId, count })));
+      queue.onEnd(await ctx.services.presence.watch(roomId, (count) => queue.push({ roomId, count })));
       return queue;
     },
     resolve: (event) => event,

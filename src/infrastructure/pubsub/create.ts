@@ -1,13 +1,34 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import { SoloPresenceCluster, type PresenceCluster } from '../../presence/presence.cluster.js';
+import { RedisPresenceCluster } from '../../presence/presence.redis.js';
+import { connectRedis } from '../redis/connections.js';
 import { InProcessPubSub } from './in-process.js';
 import type { PubSub } from './pubsub.js';
+import { RedisPubSubAdapter } from './redis.js';
 
-/** Redis when REDIS_URL is set, so instances share events; in-process otherwise. */
-export async function createPubSub(config: Config, logger: Logger): Promise<PubSub> {
-  if (config.redisUrl) {
-    const { RedisPubSubAdapter } = await import('./redis.js');
-    return RedisPubSubAdapter.connect(config.redisUrl, logger);
+/** What instances share: events and presence. Redis when REDIS_URL is set; this process alone otherwise. */
+export interface Cluster {
+  pubsub: PubSub;
+  presence: PresenceCluster;
+  /** null while live delivery works; otherwise why not. */
+  problem(): string | null;
+}
+
+export function createCluster(config: Config, logger: Logger): Cluster {
+  if (!config.redisUrl) {
+    return {
+      pubsub: new InProcessPubSub((error) => logger.error({ err: error }, 'pub/sub listener failed')),
+      presence: new SoloPresenceCluster(),
+      problem: () => null,
+    };
   }
-  return new InProcessPubSub((error) => logger.error({ err: error }, 'pub/sub listener failed'));
+  const redis = connectRedis(config.redisUrl, logger);
+  const pubsub = new RedisPubSubAdapter(redis, logger);
+  return {
+    pubsub,
+    presence: new RedisPresenceCluster(redis.command, pubsub, randomUUID(), config.presenceTtlSeconds),
+    problem: () => pubsub.problem,
+  };
 }

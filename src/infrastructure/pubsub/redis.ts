@@ -1,67 +1,65 @@
 import { randomUUID } from 'node:crypto';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { Redis } from 'ioredis';
 import type { Logger } from '../../logger.js';
+import type { RedisConnections } from '../redis/connections.js';
 import { channelName, type Listener, type PubSub, type Topic, type Topics, type Unsubscribe } from './pubsub.js';
 
-/** How often the link is proven to carry messages, and how long a proof may take. */
-const LIVENESS_INTERVAL_MS = 1_000;
-const LIVENESS_TIMEOUT_MS = 1_500;
+/** How often the subscriber link proves it still carries messages, and how late a proof may be. */
+const LIVENESS_INTERVAL_MS = 500;
+const LIVENESS_DEADLINE_MS = 1_500;
 
 /**
- * The pub/sub shared by every instance: graphql-redis-subscriptions over two
- * ioredis connections (a subscriber connection can do nothing else). It
- * subscribes each channel once per process, however many local listeners.
+ * The pub/sub shared by every instance: graphql-redis-subscriptions over the two
+ * ioredis connections. It subscribes each channel once per process, however many
+ * local listeners, and unsubscribes when the last one leaves.
  *
- * Redis pub/sub is fire-and-forget: whatever is published while the link is
- * down is lost. So the adapter tells the feed to resync (re-read from the
- * database) whenever the link comes back, and proves the link is alive by
- * sending itself a ping, since a killed pub/sub client can look connected.
+ * Redis pub/sub is fire-and-forget: what is published while the link is down is
+ * lost. So whenever the link comes back the adapter asks its subscribers to
+ * resync (they re-read from the database), and it proves the link alive by
+ * sending itself a ping, because a killed pub/sub client can look connected.
  */
 export class RedisPubSubAdapter implements PubSub {
+  private readonly pubsub: RedisPubSub;
   private readonly resyncListeners: (() => void)[] = [];
   private readonly livenessChannel = `liveness:${randomUUID()}`;
-  private lastPong = Date.now();
+  private lastProof = Date.now();
   private livenessTimer: NodeJS.Timeout | null = null;
-  private linkDown = false;
-  private closed = false;
+  /** Why live delivery is not trustworthy right now; null when it is. */
+  private degradedReason: string | null = 'connecting to redis';
 
-  private constructor(
-    private readonly pubsub: RedisPubSub,
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+  constructor(
+    private readonly redis: RedisConnections,
     private readonly logger: Logger,
-  ) {}
-
-  static async connect(url: string, logger: Logger): Promise<RedisPubSubAdapter> {
-    const options = {
-      // Keep retrying forever, at most every 2 s: live delivery comes back within 2 s of Redis.
-      retryStrategy: (attempt: number) => Math.min(attempt * 200, 2_000),
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-      lazyConnect: false,
-    };
-    const publisher = new Redis(url, { ...options, connectionName: 'chat-pub' });
-    const subscriber = new Redis(url, { ...options, connectionName: 'chat-sub' });
-    const adapter = new RedisPubSubAdapter(new RedisPubSub({ publisher, subscriber }), publisher, subscriber, logger);
-    adapter.watch(publisher, 'publisher');
-    adapter.watch(subscriber, 'subscriber');
-    await adapter.startLiveness();
-    return adapter;
+  ) {
+    this.pubsub = new RedisPubSub({ publisher: redis.command, subscriber: redis.subscriber });
+    redis.subscriber.on('close', () => this.degrade('redis subscriber connection lost'));
+    redis.command.on('close', () => this.degrade('redis command connection lost'));
+    // ioredis resubscribes every channel on reconnect; the liveness ping then confirms and resyncs.
+    this.startLiveness();
   }
 
-  /** Whether events flow right now; /health reports degraded while they do not. */
-  get healthy(): boolean {
-    return !this.linkDown && this.subscriber.status === 'ready' && this.publisher.status === 'ready';
+  /** null when events flow; otherwise why not (shown by /health). */
+  get problem(): string | null {
+    return this.degradedReason;
   }
 
   async publish<T extends Topic>(topic: T, key: string, payload: Topics[T]): Promise<void> {
     await this.pubsub.publish(channelName(topic, key), payload);
   }
 
+  /**
+   * Resolves once Redis confirmed the subscription, or at once while Redis is
+   * away: the subscription then completes on reconnect, and the resync that
+   * follows fills whatever was published meanwhile.
+   */
   async subscribe<T extends Topic>(topic: T, key: string, listener: Listener<T>): Promise<Unsubscribe> {
-    const id = await this.pubsub.subscribe(channelName(topic, key), listener as (payload: unknown) => void);
-    return async () => this.pubsub.unsubscribe(id);
+    const subscribed = this.pubsub.subscribe(channelName(topic, key), listener as (payload: unknown) => void);
+    if (this.degradedReason === null) {
+      const id = await subscribed;
+      return async () => this.pubsub.unsubscribe(id);
+    }
+    subscribed.catch((error: unknown) => this.logger.warn({ err: error, topic, key }, 'redis subscribe failed'));
+    return async () => this.pubsub.unsubscribe(await subscribed);
   }
 
   onResync(listener: () => void): void {
@@ -69,54 +67,38 @@ export class RedisPubSubAdapter implements PubSub {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     if (this.livenessTimer) clearInterval(this.livenessTimer);
-    this.publisher.disconnect();
-    this.subscriber.disconnect();
+    this.redis.close();
   }
 
-  private watch(connection: Redis, role: string): void {
-    let warned = false;
-    // One line per failed attempt, without the stack: an outage is an expected condition here.
-    connection.on('error', (error: Error) => {
-      if (!this.closed) this.logger.warn({ role, error: error.message }, 'redis unreachable; retrying');
-      warned = true;
-    });
-    connection.on('close', () => {
-      if (!this.closed) this.markDown(`redis ${role} connection closed`);
-    });
-    connection.on('ready', () => {
-      if (warned) this.logger.info({ role }, 'redis connection restored');
-      warned = false;
-      if (role === 'subscriber') void this.recover();
-    });
+  private degrade(reason: string): void {
+    if (this.degradedReason === null) this.logger.warn({ reason }, 'live delivery degraded; missed events will be re-read from the database');
+    this.degradedReason ??= reason;
   }
 
-  private markDown(reason: string): void {
-    if (!this.linkDown) this.logger.warn({ reason }, 'live delivery degraded: events will be re-read from the database');
-    this.linkDown = true;
-  }
-
-  /** After the subscriber reconnects (ioredis resubscribes), re-read what was missed. */
-  private async recover(): Promise<void> {
-    if (!this.linkDown) return;
-    this.linkDown = false;
-    this.lastPong = Date.now();
+  private recover(): void {
+    if (this.degradedReason === null) return;
+    this.degradedReason = null;
+    this.logger.info('live delivery restored; resyncing from the database');
     for (const listener of this.resyncListeners) listener();
   }
 
-  private async startLiveness(): Promise<void> {
-    await this.pubsub.subscribe(this.livenessChannel, () => {
-      this.lastPong = Date.now();
-      if (this.linkDown && this.subscriber.status === 'ready') void this.recover();
-    });
+  private startLiveness(): void {
+    this.pubsub
+      .subscribe(this.livenessChannel, () => {
+        this.lastProof = Date.now();
+        this.recover();
+      })
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'redis liveness subscription failed'));
     this.livenessTimer = setInterval(() => {
-      if (this.publisher.status === 'ready') this.pubsub.publish(this.livenessChannel, Date.now()).catch(() => {});
-      if (Date.now() - this.lastPong > LIVENESS_TIMEOUT_MS + LIVENESS_INTERVAL_MS && this.subscriber.status === 'ready') {
-        // Connected but deaf (a killed pub/sub client): drop the link so ioredis reconnects and resubscribes.
-        this.markDown('redis subscriber stopped delivering');
-        this.lastPong = Date.now();
-        this.subscriber.disconnect(true);
+      if (this.redis.command.status === 'ready') this.pubsub.publish(this.livenessChannel, Date.now()).catch(() => {});
+      const silentFor = Date.now() - this.lastProof;
+      if (silentFor > LIVENESS_DEADLINE_MS && this.redis.subscriber.status === 'ready' && this.redis.command.status === 'ready') {
+        // Connected but deaf (for example a CLIENT KILL of the pub/sub client that left a half-open
+        // socket): drop the link so ioredis reconnects and resubscribes.
+        this.degrade('redis subscriber stopped delivering');
+        this.lastProof = Date.now();
+        this.redis.subscriber.disconnect(true);
       }
     }, LIVENESS_INTERVAL_MS);
     this.livenessTimer.unref();

@@ -1,0 +1,51 @@
+import type { Redis } from 'ioredis';
+import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
+import type { PresenceCluster } from './presence.cluster.js';
+import type { PresenceShare } from './presence.js';
+
+const key = (roomId: string) => `presence:${roomId}`;
+
+/**
+ * Presence shared through Redis: a hash per room (field = instance id, value =
+ * that instance's share with its expiry) for a reader that arrives late, and a
+ * pub/sub announcement per change so watchers hear it at once.
+ */
+export class RedisPresenceCluster implements PresenceCluster {
+  constructor(
+    private readonly redis: Redis,
+    private readonly pubsub: PubSub,
+    private readonly instanceId: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async announce(roomId: string, userIds: string[], expiresAt: number): Promise<void> {
+    const share: PresenceShare = { instanceId: this.instanceId, roomId, userIds, expiresAt };
+    const multi = this.redis.multi();
+    if (userIds.length === 0) multi.hdel(key(roomId), this.instanceId);
+    else multi.hset(key(roomId), this.instanceId, JSON.stringify(share));
+    // The hash outlives every share in it by a little; an abandoned room's key goes away by itself.
+    multi.expire(key(roomId), this.ttlSeconds * 2);
+    await multi.exec();
+    await this.pubsub.publish('room.presence', roomId, share);
+  }
+
+  async read(roomId: string): Promise<PresenceShare[]> {
+    const fields = await this.redis.hgetall(key(roomId));
+    const shares: PresenceShare[] = [];
+    for (const [instanceId, value] of Object.entries(fields)) {
+      if (instanceId === this.instanceId) continue;
+      try {
+        shares.push(JSON.parse(value) as PresenceShare);
+      } catch {
+        // A share we cannot read counts for nobody; its owner rewrites it within a heartbeat.
+      }
+    }
+    return shares;
+  }
+
+  async watch(roomId: string, listener: (share: PresenceShare) => void): Promise<() => Promise<void>> {
+    return this.pubsub.subscribe('room.presence', roomId, (share) => {
+      if (share.instanceId !== this.instanceId) listener(share);
+    });
+  }
+}
