@@ -9,6 +9,7 @@ import { connectDatabase } from './infrastructure/db/connect.js';
 import { migrateToLatest } from './infrastructure/db/migrate.js';
 import { createCluster } from './infrastructure/pubsub/create.js';
 import { resolveJwtSecret } from './infrastructure/secret.js';
+import { StreamRegistry } from './infrastructure/stream-registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { MessageFeed } from './messages/message.feed.js';
 import { MessageRepository } from './messages/message.repository.js';
@@ -55,6 +56,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     messages,
     streams: new RoomStreamService(rooms, messages, feed, presence),
     presence,
+    streamsOpen: new StreamRegistry(),
   };
 
   let stopping = false;
@@ -105,10 +107,13 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       if (stopping) return;
       stopping = true;
       await websocket.close();
+      services.streamsOpen.endAll();
       const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
+      // Keep-alive connections turn idle as their last response ends; close them as they do.
+      const sweep = setInterval(() => httpServer.closeIdleConnections(), 50);
       const cut = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
       await drained;
+      clearInterval(sweep);
       clearTimeout(cut);
       await presence.close();
       await pubsub.close();

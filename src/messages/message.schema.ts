@@ -81,7 +81,7 @@ builder.subscriptionField('messageAdded', (t) =>
     subscribe: async (_root, args, ctx) => {
       const user = requireUser(await ctx.viewer());
       const request = await ctx.services.streams.check(String(args.roomId), args.after == null ? null : String(args.after));
-      const queue = new PushQueue<Message>();
+      const queue = ctx.services.streamsOpen.track(new PushQueue<Message>());
       const close = await ctx.services.streams.open(user, request, { lastSeq: 0, deliver: (message) => queue.push(message) });
       queue.onEnd(close);
       return queue;

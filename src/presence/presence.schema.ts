@@ -31,7 +31,7 @@ builder.subscriptionField('participantCount', (t) =>
       requireUser(await ctx.viewer());
       const roomId = String(args.roomId);
       await ctx.services.rooms.get(roomId);
-      const queue = new PushQueue<ParticipantCount>(100);
+      const queue = ctx.services.streamsOpen.track(new PushQueue<ParticipantCount>(100));
       queue.onEnd(await ctx.services.presence.watch(roomId, (count) => queue.push({ roomId, count })));
       return queue;
     },

@@ -3,6 +3,7 @@ import type { MessageService } from '../messages/message.service.js';
 import type { RoomStreamService } from '../messages/room-stream.service.js';
 import type { PresenceService } from '../presence/presence.service.js';
 import type { RoomService } from '../rooms/room.service.js';
+import type { StreamRegistry } from '../infrastructure/stream-registry.js';
 
 /** The domain services, built once per server and shared by every request. */
 export interface Services {
@@ -11,6 +12,8 @@ export interface Services {
   messages: MessageService;
   streams: RoomStreamService;
   presence: PresenceService;
+  /** Open subscription streams of the general path, ended when the server stops. */
+  streamsOpen: StreamRegistry;
 }
 
 /** What every resolver sees, whatever the transport. */
