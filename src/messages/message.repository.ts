@@ -40,26 +40,26 @@ export class MessageRepository {
     return this.db.transaction().execute(work);
   }
 
-  /** Claims the room's next seq; null when the room does not exist. Locks the room row until commit. */
-  async claimNextSeq(trx: Transaction<Database>, roomId: string): Promise<number | null> {
+  /** Claims `count` consecutive seqs; returns the last of them, or null when the room does not exist. */
+  async claimSeqs(trx: Transaction<Database>, roomId: string, count: number): Promise<number | null> {
     const row = await trx
       .updateTable('rooms')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+      .set((eb) => ({ last_seq: eb('last_seq', '+', count) }))
       .where('id', '=', roomId)
       .returning('last_seq')
       .executeTakeFirst();
     return row?.last_seq ?? null;
   }
 
-  /** Inserts unless (room, sender, clientMessageId) is taken; null means it was a retry. */
-  async insertIfNew(trx: Transaction<Database>, message: NewMessageRow): Promise<MessageRow | null> {
-    const row = await trx
+  /** One INSERT for many messages; rows whose (room, sender, clientMessageId) is taken are left out of the result. */
+  async insertManyIfNew(trx: Transaction<Database>, messages: NewMessageRow[]): Promise<MessageRow[]> {
+    if (messages.length === 0) return [];
+    return trx
       .insertInto('messages')
-      .values(message)
+      .values(messages)
       .onConflict((oc) => oc.columns(['room_id', 'sender_id', 'client_message_id']).doNothing())
       .returningAll()
-      .executeTakeFirst();
-    return row ?? null;
+      .execute();
   }
 
   async findByClientMessageId(roomId: string, senderId: string, clientMessageId: string): Promise<Message | null> {

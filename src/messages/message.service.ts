@@ -1,11 +1,11 @@
-import { badInput, notFound } from '../errors.js';
+import { badInput } from '../errors.js';
 import type { User } from '../identity/identity.service.js';
-import { uuidv7 } from '../infrastructure/ids.js';
 import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
 import type { Logger } from '../logger.js';
 import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
 import type { RoomService } from '../rooms/room.service.js';
-import { messageRowToMessage, type MessageRepository } from './message.repository.js';
+import type { MessageRepository } from './message.repository.js';
+import { MessageWriter } from './message.writer.js';
 import type { Message } from './message.js';
 
 export const BODY_MAX = 2000;
@@ -23,16 +23,17 @@ export interface SendMessageInput {
   clientMessageId?: string | null;
 }
 
-/** Thrown inside the transaction to roll back a duplicate's claimed seq, so no gap is left. */
-class DuplicateMessage extends Error {}
-
 export class MessageService {
+  private readonly writer: MessageWriter;
+
   constructor(
     private readonly messages: MessageRepository,
     private readonly rooms: RoomService,
     private readonly pubsub: PubSub,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.writer = new MessageWriter(messages);
+  }
 
   /**
    * Stores a message and then publishes it. The sender is the caller, never input.
@@ -46,30 +47,8 @@ export class MessageService {
       const earlier = await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId);
       if (earlier) return earlier;
     }
-    let message: Message;
-    try {
-      message = await this.messages.transaction(async (trx) => {
-        const seq = await this.messages.claimNextSeq(trx, roomId);
-        if (seq === null) throw notFound(`room "${roomId.slice(0, 64)}" does not exist`);
-        const row = await this.messages.insertIfNew(trx, {
-          id: uuidv7(),
-          room_id: roomId,
-          seq,
-          sender_id: sender.id,
-          body,
-          client_message_id: clientMessageId,
-          created_at: new Date().toISOString(),
-        });
-        if (!row) throw new DuplicateMessage();
-        return messageRowToMessage({ ...row, sender_nickname: sender.nickname, sender_tag: sender.tag });
-      });
-    } catch (error) {
-      if (!(error instanceof DuplicateMessage)) throw error;
-      // A concurrent retry won the race: answer with its message.
-      const earlier = await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId!);
-      if (!earlier) throw new Error('duplicate clientMessageId but no stored message');
-      return earlier;
-    }
+    const { message, created } = await this.writer.write({ sender, roomId, body, clientMessageId });
+    if (!created) return message;
     // Committed first, published second: a subscriber never sees a message the database does not have.
     // A failed publish loses nothing: subscribers fill the gap from the database on the next event.
     this.pubsub.publish('room.message', roomId, message).catch((error) => {

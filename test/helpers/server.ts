@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../src/app.js';
-import { DEFAULT_WEBSOCKET_CONFIG, type Config } from '../../src/config.js';
+import { DEFAULT_WEBSOCKET_CONFIG, type Config, type WebSocketConfig } from '../../src/config.js';
 
 /** The dialect this run tests: PostgreSQL when DATABASE_URL names it, SQLite otherwise. */
 export const dialect: 'sqlite' | 'postgres' = process.env.DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite';
@@ -54,7 +54,10 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
   }
 }
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+/** Any part of a Config; WebSocket settings may be given one at a time. */
+export type ConfigOverrides = Omit<Partial<Config>, 'websocket'> & { websocket?: Partial<WebSocketConfig> };
+
+export function testConfig(overrides: ConfigOverrides = {}): Config {
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-data-'));
   return {
     port: 0,
@@ -76,7 +79,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
  * Starts the real server on a free port with a fresh database of the dialect
  * under test. Pass `database` to share one database between servers.
  */
-export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
   const owned = overrides.database ? null : await createTestDatabase();
   const config = testConfig({ ...overrides, database: overrides.database ?? owned!.database });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
