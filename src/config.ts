@@ -83,7 +83,8 @@ export function loadConfig(env: Env = process.env): Config {
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = text(name);
     if (raw === undefined) return fallback;
-    const value = Number(raw);
+    // Plain decimal digits only: Number() would also take "1e3" and "0x50" and listen somewhere unexpected.
+    const value = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
       return fallback;

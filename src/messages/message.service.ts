@@ -1,9 +1,9 @@
-import { badInput } from '../errors.js';
+import { badInput, notFound } from '../errors.js';
 import type { User } from '../identity/identity.service.js';
 import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
 import type { Logger } from '../logger.js';
 import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
-import type { RoomService } from '../rooms/room.service.js';
+import { isRoomId, type RoomService } from '../rooms/room.service.js';
 import type { MessageRepository } from './message.repository.js';
 import { MessageWriter } from './message.writer.js';
 import type { Message } from './message.js';
@@ -13,7 +13,9 @@ export const CLIENT_MESSAGE_ID_MAX = 64;
 const HISTORY_PAGE_DEFAULT = 50;
 const HISTORY_PAGE_MAX = 100;
 const MESSAGE_CURSOR = 'msg';
-const SEQ = /^[1-9][0-9]{0,14}$/;
+const SEQ = /^[1-9][0-9]{0,9}$/;
+/** seq is a 32-bit integer column on PostgreSQL: a larger cursor names no message and must not reach the query. */
+const SEQ_MAX = 2 ** 31 - 1;
 // Newline and tab are part of writing; every other C0/C1 control is refused.
 const FORBIDDEN_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
@@ -43,6 +45,9 @@ export class MessageService {
     const body = validateBody(input.body);
     const clientMessageId = validateClientMessageId(input.clientMessageId);
     const roomId = input.roomId;
+    // A malformed id must not reach the database: PostgreSQL fails on a NUL byte, and the failure
+    // would take down every send of the same group commit with it.
+    if (!isRoomId(roomId)) throw notFound(`room "${roomId.slice(0, 64)}" does not exist`);
     if (clientMessageId !== null) {
       const earlier = await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId);
       if (earlier) return earlier;
@@ -60,7 +65,7 @@ export class MessageService {
   /** The contract's backward paging: the newest `last` messages before the cursor, oldest first. */
   async history(args: { roomId: string; last?: number | null; before?: string | null }): Promise<Connection<Message>> {
     const last = pageSize('last', args.last, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX);
-    const beforeSeq = args.before == null ? null : Number(decodeCursor(MESSAGE_CURSOR, args.before, SEQ));
+    const beforeSeq = args.before == null ? null : cursorSeq(args.before);
     await this.rooms.get(args.roomId);
     const newestFirst = await this.messages.listBefore(args.roomId, beforeSeq, last + 1);
     const page = newestFirst.slice(0, last).reverse();
@@ -83,6 +88,12 @@ export class MessageService {
     if (seq === null) throw badInput(`after: "${messageId.slice(0, 64)}" is not a message of this room`);
     return seq;
   }
+}
+
+function cursorSeq(cursor: string): number {
+  const seq = Number(decodeCursor(MESSAGE_CURSOR, cursor, SEQ));
+  if (seq > SEQ_MAX) throw badInput(`invalid cursor "${cursor.slice(0, 64)}"`);
+  return seq;
 }
 
 function validateBody(raw: string): string {

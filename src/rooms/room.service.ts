@@ -17,6 +17,11 @@ const ROOM_CURSOR = 'room';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** Whether `id` could name a room at all; anything else is answered without asking the database. */
+export function isRoomId(id: string): boolean {
+  return UUID.test(id);
+}
+
 export function roomRowToRoom(row: RoomRow): Room {
   return { id: row.id, title: row.title, createdAt: new Date(row.created_at) };
 }
@@ -35,7 +40,7 @@ export class RoomService {
 
   /** The room, or null for an id that names none (including ids that could never exist). */
   async find(id: string): Promise<Room | null> {
-    if (!UUID.test(id)) return null;
+    if (!isRoomId(id)) return null;
     const row = await this.rooms.findById(id);
     return row ? roomRowToRoom(row) : null;
   }
