@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import type { Config } from './config.js';
@@ -72,6 +72,13 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
 
   const yoga = createHttpTransport({ schema: buildSchema(), services, logger, allowedOrigins: config.allowedOrigins, notReadyReason });
   const httpServer: Server = createServer(yoga);
+  httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    // While stopping, a response ends its connection instead of keeping it for another request.
+    if (stopping) response.setHeader('connection', 'close');
+    // An SSE stream (Yoga marks it keep-alive) takes its connection with it when it ends, so a
+    // stopping server is not held open by connections whose streams it has just completed.
+    if (request.headers.accept?.includes('text/event-stream')) response.once('finish', () => request.socket.end());
+  });
   const websocket = attachWebSocketTransport({
     httpServer,
     yoga,
@@ -108,12 +115,11 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       stopping = true;
       await websocket.close();
       services.streamsOpen.endAll();
+      // close() drops idle keep-alive connections; busy ones close after their response
+      // (see the 'request' listener below), so in-flight requests are answered, not reset.
       const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      // Keep-alive connections turn idle as their last response ends; close them as they do.
-      const sweep = setInterval(() => httpServer.closeIdleConnections(), 50);
       const cut = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
       await drained;
-      clearInterval(sweep);
       clearTimeout(cut);
       await presence.close();
       await pubsub.close();

@@ -50,9 +50,13 @@ export class MessageWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
-        await this.writeBatch(batch).catch((error: unknown) => {
-          for (const pending of batch) pending.reject(error);
-        });
+        try {
+          await this.writeBatch(batch);
+        } catch (error) {
+          if (batch.length === 1) batch[0]!.reject(error);
+          // One bad send must not fail its neighbours: write them one by one, so only it fails.
+          else for (const pending of batch) await this.writeBatch([pending]).catch(pending.reject);
+        }
       }
     } finally {
       this.writing = false;

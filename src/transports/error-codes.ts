@@ -12,14 +12,17 @@ const CODES = new Set<string>(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT',
  */
 export function withKnownCode(error: GraphQLError): GraphQLError {
   const code = error.extensions?.code;
-  if (typeof code === 'string' && CODES.has(code)) return error;
-  const known: ErrorCode = 'BAD_USER_INPUT';
+  const known = typeof code === 'string' && CODES.has(code);
+  // Yoga attaches the JSON parser's exception to a malformed body's error; the message says enough.
+  if (known && !('originalError' in error.extensions)) return error;
+  const { originalError: _dropped, ...extensions } = error.extensions;
+  const fallback: ErrorCode = 'BAD_USER_INPUT';
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code: known },
+    extensions: { ...extensions, code: known ? code : fallback },
   });
 }
 
