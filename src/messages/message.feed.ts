@@ -134,9 +134,12 @@ export class MessageFeed {
       if (--channel.members === 0) this.close(channel);
     };
     try {
-      if (afterSeq === null) member.lastSeq = channel.seq;
-      else await this.replay(channel, member, afterSeq, () => left);
-      if (!left) channel.live.add(member);
+      if (afterSeq === null) {
+        member.lastSeq = channel.seq;
+        channel.live.add(member);
+      } else {
+        await this.replay(channel, member, afterSeq, () => left);
+      }
     } catch (error) {
       leave();
       throw error;
@@ -146,14 +149,24 @@ export class MessageFeed {
 
   /**
    * Replays from the database until the member has caught up with the live
-   * stream. The last check and the join happen in one tick, so nothing dispatched
-   * in between can be missed; anything replayed beyond it is skipped by lastSeq.
+   * stream, then makes it a live member. The last check and the join happen in
+   * one tick (here, not after an `await` in the caller, where a dispatch could
+   * slip in between), so nothing dispatched meanwhile can be missed; anything
+   * replayed beyond it is skipped by lastSeq.
    */
   private async replay(channel: RoomChannel, member: FeedMember, afterSeq: number, hasLeft: () => boolean): Promise<void> {
     member.lastSeq = afterSeq;
-    while (!hasLeft() && member.lastSeq < channel.seq) {
+    while (!hasLeft()) {
+      if (member.lastSeq >= channel.seq) {
+        channel.live.add(member);
+        return;
+      }
       const rows = await this.messages.listAfter(channel.roomId, member.lastSeq, READ_BATCH);
-      if (rows.length === 0) return;
+      // Everything the channel dispatched is committed, so this cannot happen; never spin on it.
+      if (rows.length === 0) {
+        if (!hasLeft()) channel.live.add(member);
+        return;
+      }
       for (const row of rows) {
         if (hasLeft()) return;
         if (row.seq <= member.lastSeq) continue;
@@ -168,7 +181,10 @@ export class MessageFeed {
     if (!pending) {
       pending = this.open(roomId);
       this.channels.set(roomId, pending);
-      pending.catch(() => this.channels.delete(roomId));
+      const opening = pending;
+      opening.catch(() => {
+        if (this.channels.get(roomId) === opening) this.channels.delete(roomId);
+      });
     }
     return pending;
   }
@@ -177,7 +193,14 @@ export class MessageFeed {
     const channel = new RoomChannel(roomId, this.messages, this.logger);
     // Subscribe first, then read the newest seq: whatever is committed after the read arrives as an event.
     channel.unsubscribe = await this.pubsub.subscribe('room.message', roomId, (message) => channel.receive(message));
-    channel.start(await this.messages.latestSeq(roomId));
+    try {
+      channel.start(await this.messages.latestSeq(roomId));
+    } catch (error) {
+      // Nobody will ever hold this channel, so nobody else would unsubscribe it.
+      channel.closed = true;
+      channel.unsubscribe().catch((e) => this.logger.warn({ err: e, roomId }, 'pub/sub unsubscribe failed'));
+      throw error;
+    }
     return channel;
   }
 

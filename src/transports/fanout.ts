@@ -3,6 +3,7 @@ import {
   getOperationAST,
   GraphQLError,
   Kind,
+  print,
   visit,
   type ASTNode,
   type DocumentNode,
@@ -56,7 +57,8 @@ export function planMessageAdded(args: ExecutionArgs): MessageAddedPlan | readon
   return {
     roomId: String(values.roomId),
     after: values.after == null ? null : String(values.after),
-    shapeKey: `${args.operationName ?? ''}\u0000${args.document.loc?.source.body ?? ''}\u0000${JSON.stringify(renderVariables)}`,
+    // A document parsed without locations has no source text; printing it keeps distinct documents apart.
+    shapeKey: `${args.operationName ?? ''}\u0000${args.document.loc?.source.body ?? print(args.document)}\u0000${JSON.stringify(renderVariables)}`,
   };
 }
 

@@ -11,7 +11,7 @@ import { PushQueue } from '../infrastructure/push-queue.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
 import { CloseCode } from './close-codes.js';
-import { withKnownCode } from './error-codes.js';
+import { createErrorMasker, withKnownCode } from './error-codes.js';
 import { planMessageAdded, ShapeRegistry, SocketMember, type MessageAddedPlan } from './fanout.js';
 import type { Yoga } from './http.js';
 
@@ -49,7 +49,9 @@ interface PipelineRoot {
 export function attachWebSocketTransport(options: WebSocketOptions) {
   const { yoga, services, logger, config } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, handleProtocols });
-  const shapes = new ShapeRegistry((errors) => errors.map((e) => withKnownCode(e).toJSON()));
+  // Rendering errors are masked and logged exactly as Yoga's pipeline does on the general path.
+  const maskError = createErrorMasker(logger);
+  const shapes = new ShapeRegistry((errors) => errors.map((e) => withKnownCode(maskError(e, 'Unexpected error.') as GraphQLError).toJSON()));
   let accepting = true;
 
   const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
@@ -58,6 +60,8 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     onConnect: async (ctx) => {
       const viewer = await services.identity.viewerFromToken(tokenFrom(ctx.connectionParams));
       const { socket } = ctx.extra;
+      // Gone while its token was checked: its close handler already ran, so an expiry timer would outlive it.
+      if (socket.readyState !== socket.OPEN) return false;
       if (!viewer.user) {
         socket.close(CloseCode.Forbidden, viewer.problem);
         return false;
