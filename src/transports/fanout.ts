@@ -118,6 +118,9 @@ export class ShapeRegistry {
   }
 }
 
+/** How long a socket closed as a slow consumer has to read its backlog and the close frame. */
+const SLOW_CONSUMER_GRACE_MS = 10_000;
+
 /** One subscription on one socket, fed straight from the room's feed. */
 export class SocketMember implements FeedMember {
   lastSeq = 0;
@@ -138,6 +141,9 @@ export class SocketMember implements FeedMember {
     // A socket that stopped reading must not hold the others back or grow without bound.
     if (socket.bufferedAmount > this.maxBufferedBytes) {
       socket.close(CloseCode.SlowConsumer, 'slow consumer');
+      // The close frame waits behind the unread bytes; a peer that never reads them is cut off
+      // after a grace period rather than holding its buffers (and its place in presence) longer.
+      setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
       return;
     }
     let tail = shared.get(this.shape) as Buffer | undefined;

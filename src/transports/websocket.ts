@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { handleProtocols, makeServer, CloseCode as WsCloseCode } from 'graphql-ws';
+import { handleProtocols, makeServer, CloseCode as WsCloseCode, type Context, type SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketConfig } from '../config.js';
 import { appError } from '../errors.js';
@@ -30,6 +30,8 @@ interface SocketExtra {
   request: IncomingMessage;
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
+  /** A ping went out and no pong came back yet. */
+  awaitingPong?: boolean;
 }
 
 /** Execution args on the fast path carry the plan to `subscribe` through rootValue. */
@@ -73,41 +75,8 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
       return true;
     },
 
-    onSubscribe: async (ctx, id, payload) => {
-      if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
-        return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
-      }
-      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ viewer: ctx.extra.viewer });
-      let document;
-      try {
-        document = parse(payload.query);
-      } catch (error) {
-        if (error instanceof GraphQLError) return [withKnownCode(error)];
-        throw error;
-      }
-      const errors = validate(schema, document);
-      if (errors.length > 0) return errors.map(withKnownCode);
-      const args: ExecutionArgs = {
-        schema,
-        document,
-        operationName: payload.operationName,
-        variableValues: payload.variables,
-        contextValue: await contextFactory(),
-        rootValue: { execute, subscribe } satisfies PipelineRoot,
-      };
-      const plan = planMessageAdded(args);
-      if (plan === null) return args;
-      if (Array.isArray(plan)) return (plan as readonly GraphQLError[]).map(withKnownCode);
-      const messageAdded = plan as MessageAddedPlan;
-      try {
-        const request = await services.streams.check(messageAdded.roomId, messageAdded.after);
-        const fastPath: FastPathRoot['fastPath'] = { plan: messageAdded, request, socket: ctx.extra.socket, id };
-        return { ...args, rootValue: { fastPath } satisfies FastPathRoot };
-      } catch (error) {
-        if (error instanceof GraphQLError) return [error];
-        throw error;
-      }
-    },
+    // An unexpected failure (the database, say) fails that operation, masked, not the whole socket.
+    onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload).catch((error: unknown) => [maskUnexpected(error)]),
 
     subscribe: async (args) => {
       const root = args.rootValue as FastPathRoot | PipelineRoot;
@@ -118,16 +87,53 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
       const member = new SocketMember(socket, id, shape, config.maxBufferedBytes);
       // Holds the subscription open for graphql-ws; messages bypass it and go straight to the socket.
       const held = new PushQueue<never>(1);
+      held.onEnd(() => shapes.release(shape));
       try {
         held.onEnd(await services.streams.open(extra.viewer!.user!, request, member));
-      } finally {
-        held.onEnd(() => shapes.release(shape));
+      } catch (error) {
+        void held.return();
+        return { errors: [maskUnexpected(error)] };
       }
       return held;
     },
 
     execute: (args) => (args.rootValue as PipelineRoot).execute(args) as never,
   });
+
+  function maskUnexpected(error: unknown): GraphQLError {
+    return error instanceof GraphQLError && !error.originalError ? error : (maskError(error, 'Unexpected error.') as GraphQLError);
+  }
+
+  async function prepare(ctx: Context<Record<string, unknown> | undefined, SocketExtra>, id: string, payload: SubscribePayload) {
+    if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
+      return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
+    }
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ viewer: ctx.extra.viewer });
+    let document;
+    try {
+      document = parse(payload.query);
+    } catch (error) {
+      if (error instanceof GraphQLError) return [withKnownCode(error)];
+      throw error;
+    }
+    const errors = validate(schema, document);
+    if (errors.length > 0) return errors.map(withKnownCode);
+    const args: ExecutionArgs = {
+      schema,
+      document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue: await contextFactory(),
+      rootValue: { execute, subscribe } satisfies PipelineRoot,
+    };
+    const plan = planMessageAdded(args);
+    if (plan === null) return args;
+    if (Array.isArray(plan)) return (plan as readonly GraphQLError[]).map(withKnownCode);
+    const messageAdded = plan as MessageAddedPlan;
+    const request = await services.streams.check(messageAdded.roomId, messageAdded.after);
+    const fastPath: FastPathRoot['fastPath'] = { plan: messageAdded, request, socket: ctx.extra.socket, id };
+    return { ...args, rootValue: { fastPath } satisfies FastPathRoot };
+  }
 
   wss.on('connection', (socket: WebSocket & { extra?: SocketExtra }, request: IncomingMessage) => {
     const extra: SocketExtra = { socket, request };
@@ -150,9 +156,8 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
       },
       extra,
     );
-    const stopKeepAlive = keepAlive(socket, config.keepAliveMs);
+    socket.on('pong', answeredPing);
     socket.once('close', (code, reason) => {
-      stopKeepAlive();
       clearTimeout(extra.expiryTimer);
       void closed(code, String(reason));
     });
@@ -171,6 +176,22 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
   };
   options.httpServer.on('upgrade', onUpgrade);
 
+  // One timer for every socket, not one each: a peer that has not answered the previous
+  // ping by the next one is dropped, so a vanished client is gone within two intervals.
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients as Set<WebSocket & { extra?: SocketExtra }>) {
+      const extra = socket.extra;
+      if (!extra) continue;
+      if (extra.awaitingPong) {
+        socket.terminate();
+        continue;
+      }
+      extra.awaitingPong = true;
+      socket.ping();
+    }
+  }, config.keepAliveMs);
+  keepAlive.unref();
+
   return {
     get connections() {
       return wss.clients.size;
@@ -181,6 +202,7 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     /** Refuses new sockets and asks every open one to reconnect elsewhere. */
     async close(): Promise<void> {
       accepting = false;
+      clearInterval(keepAlive);
       options.httpServer.off('upgrade', onUpgrade);
       const open = [...wss.clients];
       await Promise.all(
@@ -208,16 +230,8 @@ function tokenFrom(params: Record<string, unknown> | undefined): string | null {
   return null;
 }
 
-/** Pings every interval; a peer that has not answered the previous ping by then is dropped. */
-function keepAlive(socket: WebSocket, intervalMs: number): () => void {
-  let answered = true;
-  socket.on('pong', () => (answered = true));
-  const timer = setInterval(() => {
-    if (!answered) return socket.terminate();
-    answered = false;
-    socket.ping();
-  }, intervalMs);
-  return () => clearInterval(timer);
+function answeredPing(this: WebSocket & { extra?: SocketExtra }): void {
+  if (this.extra) this.extra.awaitingPong = false;
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
