@@ -7,6 +7,13 @@ import { channelName, type Listener, type PubSub, type Topic, type Topics, type 
 /** How often the subscriber link proves it still carries messages, and how late a proof may be. */
 const LIVENESS_INTERVAL_MS = 500;
 const LIVENESS_DEADLINE_MS = 1_500;
+/** Every instance listens here for "an event may have been lost: re-read from the database". */
+const RESYNC_CHANNEL = 'cluster:resync';
+
+/** The part of RedisPubSub's private state that subscribeChannel() reaches into (graphql-redis-subscriptions 2.7). */
+interface PendingSubscriptions {
+  subsPendingRefsMap: Map<string, { pending: { catch(onRejected: () => void): unknown } }>;
+}
 
 /**
  * The pub/sub shared by every instance: graphql-redis-subscriptions over the two
@@ -17,6 +24,9 @@ const LIVENESS_DEADLINE_MS = 1_500;
  * lost. So whenever the link comes back the adapter asks its subscribers to
  * resync (they re-read from the database), and it proves the link alive by
  * sending itself a ping, because a killed pub/sub client can look connected.
+ * An event this instance failed to publish is lost for every instance, even
+ * those whose links never dropped: once it can publish again, it asks all of
+ * them to resync.
  */
 export class RedisPubSubAdapter implements PubSub {
   private readonly pubsub: RedisPubSub;
@@ -24,6 +34,9 @@ export class RedisPubSubAdapter implements PubSub {
   private readonly livenessChannel = `liveness:${randomUUID()}`;
   private lastProof = Date.now();
   private livenessTimer: NodeJS.Timeout | null = null;
+  /** A publish failed since the last cluster-wide resync request went out. */
+  private unpublished = false;
+  private closing = false;
   /** Why live delivery is not trustworthy right now; null when it is. */
   private degradedReason: string | null = 'connecting to redis';
 
@@ -34,6 +47,15 @@ export class RedisPubSubAdapter implements PubSub {
     this.pubsub = new RedisPubSub({ publisher: redis.command, subscriber: redis.subscriber });
     redis.subscriber.on('close', () => this.degrade('redis subscriber connection lost'));
     redis.command.on('close', () => this.degrade('redis command connection lost'));
+    // Silence while a link was down proves nothing: a link that just came back gets a full
+    // deadline to deliver a ping, or the watchdog would drop it again at once after every outage.
+    // It is pinged at once, so readiness (at start, after an outage) need not wait for the next tick.
+    for (const connection of [redis.subscriber, redis.command]) {
+      connection.on('ready', () => {
+        this.lastProof = Date.now();
+        this.ping();
+      });
+    }
     // ioredis resubscribes every channel on reconnect; the liveness ping then confirms and resyncs.
     this.startLiveness();
   }
@@ -44,7 +66,12 @@ export class RedisPubSubAdapter implements PubSub {
   }
 
   async publish<T extends Topic>(topic: T, key: string, payload: Topics[T]): Promise<void> {
-    await this.pubsub.publish(channelName(topic, key), payload);
+    try {
+      await this.pubsub.publish(channelName(topic, key), payload);
+    } catch (error) {
+      this.unpublished = true;
+      throw error;
+    }
   }
 
   /**
@@ -53,12 +80,12 @@ export class RedisPubSubAdapter implements PubSub {
    * follows fills whatever was published meanwhile.
    */
   async subscribe<T extends Topic>(topic: T, key: string, listener: Listener<T>): Promise<Unsubscribe> {
-    const subscribed = this.pubsub.subscribe(channelName(topic, key), listener as (payload: unknown) => void);
+    const subscribed = this.subscribeChannel(channelName(topic, key), listener as (payload: unknown) => void);
     if (this.degradedReason === null) {
       const id = await subscribed;
       return async () => this.pubsub.unsubscribe(id);
     }
-    subscribed.catch((error: unknown) => this.logger.warn({ err: error, topic, key }, 'redis subscribe failed'));
+    subscribed.catch((error: unknown) => this.warnUnlessClosing(error, 'redis subscribe failed', { topic, key }));
     return async () => this.pubsub.unsubscribe(await subscribed);
   }
 
@@ -67,11 +94,19 @@ export class RedisPubSubAdapter implements PubSub {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.livenessTimer) clearInterval(this.livenessTimer);
     this.redis.close();
   }
 
+  /** A command cut short by our own close() is no news. */
+  private warnUnlessClosing(error: unknown, message: string, context: Record<string, unknown> = {}): void {
+    if (!this.closing) this.logger.warn({ ...context, err: error }, message);
+  }
+
   private degrade(reason: string): void {
+    // Our own close() drops the links on purpose: nothing to warn about.
+    if (this.closing) return;
     if (this.degradedReason === null) this.logger.warn({ reason }, 'live delivery degraded; missed events will be re-read from the database');
     this.degradedReason ??= reason;
   }
@@ -80,18 +115,52 @@ export class RedisPubSubAdapter implements PubSub {
     if (this.degradedReason === null) return;
     this.degradedReason = null;
     this.logger.info('live delivery restored; resyncing from the database');
+    this.resync();
+  }
+
+  private resync(): void {
     for (const listener of this.resyncListeners) listener();
   }
 
+  /** After a failed publish, once Redis takes commands again: every instance re-reads what it may have missed. */
+  private requestClusterResync(): void {
+    if (!this.unpublished) return;
+    this.unpublished = false;
+    this.pubsub.publish(RESYNC_CHANNEL, this.livenessChannel).catch(() => {
+      this.unpublished = true;
+    });
+  }
+
+  /**
+   * RedisPubSub.subscribe, without its stray rejection: while a channel's SUBSCRIBE
+   * is pending it keeps a deferred that it rejects if the subscribe fails (when we
+   * close the connection under it) and that nobody else listens to, which would
+   * surface as an unhandled rejection. The promise returned here still rejects.
+   */
+  private subscribeChannel(channel: string, listener: (payload: unknown) => void): Promise<number> {
+    const subscribed = this.pubsub.subscribe(channel, listener);
+    (this.pubsub as unknown as PendingSubscriptions).subsPendingRefsMap.get(channel)?.pending.catch(() => {});
+    return subscribed;
+  }
+
+  /** Sends ourselves a ping through Redis; its arrival proves the subscriber link (see startLiveness). */
+  private ping(): void {
+    if (this.redis.command.status !== 'ready') return;
+    this.requestClusterResync();
+    this.pubsub.publish(this.livenessChannel, Date.now()).catch(() => {});
+  }
+
   private startLiveness(): void {
-    this.pubsub
-      .subscribe(this.livenessChannel, () => {
-        this.lastProof = Date.now();
-        this.recover();
-      })
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'redis liveness subscription failed'));
+    this.subscribeChannel(this.livenessChannel, () => {
+      this.lastProof = Date.now();
+      this.recover();
+    })
+      // The first proof, as soon as a ping can be heard (one sent earlier would find no listener yet).
+      .then(() => this.ping())
+      .catch((error: unknown) => this.warnUnlessClosing(error, 'redis liveness subscription failed'));
+    this.subscribeChannel(RESYNC_CHANNEL, () => this.resync()).catch((error: unknown) => this.warnUnlessClosing(error, 'redis resync subscription failed'));
     this.livenessTimer = setInterval(() => {
-      if (this.redis.command.status === 'ready') this.pubsub.publish(this.livenessChannel, Date.now()).catch(() => {});
+      this.ping();
       const silentFor = Date.now() - this.lastProof;
       if (silentFor > LIVENESS_DEADLINE_MS && this.redis.subscriber.status === 'ready' && this.redis.command.status === 'ready') {
         // Connected but deaf (for example a CLIENT KILL of the pub/sub client that left a half-open
