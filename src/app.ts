@@ -6,7 +6,7 @@ import { IdentityService } from './identity/identity.service.js';
 import { TokenService } from './identity/token.js';
 import { UserRepository } from './identity/user.repository.js';
 import { connectDatabase } from './infrastructure/db/connect.js';
-import { migrateToLatest } from './infrastructure/db/migrate.js';
+import { deploymentId, migrateToLatest } from './infrastructure/db/migrate.js';
 import { createCluster } from './infrastructure/pubsub/create.js';
 import { resolveJwtSecret } from './infrastructure/secret.js';
 import { StreamRegistry } from './infrastructure/stream-registry.js';
@@ -33,6 +33,9 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** How long start() waits for Redis before it returns anyway (not ready, but serving). */
+const REDIS_START_WAIT_MS = 2_000;
+
 /** In-flight HTTP requests (and SSE streams) get this long after stop() before being cut. */
 const DRAIN_MS = 3_000;
 
@@ -42,7 +45,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
 
-  const cluster = createCluster(config, logger);
+  const cluster = createCluster(config, await deploymentId(db), logger);
   const pubsub = cluster.pubsub;
   const tokens = new TokenService(resolveJwtSecret(config, logger), config.tokenTtlSeconds);
   const messageRepository = new MessageRepository(db);
@@ -108,6 +111,9 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
         });
       });
       port = (httpServer.address() as AddressInfo).port;
+      // Usually Redis answers within milliseconds; when it is away the server serves anyway
+      // (history, sending) and /health says why it is not ready.
+      await cluster.whenLive(REDIS_START_WAIT_MS);
       logger.info({ url: `http://${config.host}:${port}/graphql`, database: config.database.dialect, pubsub: config.redisUrl ? 'redis' : 'in-process' }, 'chat server listening');
     },
     async stop() {

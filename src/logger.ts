@@ -10,3 +10,8 @@ export function createLogger(level: LogLevel): Logger {
     redact: ['req.headers.authorization', 'connectionParams', 'token', 'previousToken'],
   });
 }
+
+/** For expected outages (Redis away): log the cause in one line, without a stack. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

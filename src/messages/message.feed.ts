@@ -33,6 +33,7 @@ class RoomChannel {
   /** Events that arrived ahead of a gap, waiting for it to be filled. */
   private readonly early = new Map<number, Message>();
   private filling = false;
+  private fillAgain = false;
   unsubscribe: Unsubscribe | null = null;
 
   constructor(
@@ -54,16 +55,24 @@ class RoomChannel {
 
   /** Reads from the database whatever came after `seq` and dispatches it in order. */
   async fill(): Promise<void> {
-    if (this.filling || this.seq < 0) return;
+    if (this.seq < 0) return;
+    if (this.filling) {
+      // The running pass may have read before what this request is about was committed.
+      this.fillAgain = true;
+      return;
+    }
     this.filling = true;
     try {
-      for (;;) {
-        const rows = await this.messages.listAfter(this.roomId, this.seq, READ_BATCH);
-        for (const row of rows) if (row.seq === this.seq + 1) this.dispatch(row);
-        this.drainEarly();
-        if (rows.length < READ_BATCH && this.early.size === 0) break;
-        if (rows.length === 0) break;
-      }
+      do {
+        this.fillAgain = false;
+        for (;;) {
+          const rows = await this.messages.listAfter(this.roomId, this.seq, READ_BATCH);
+          for (const row of rows) if (row.seq === this.seq + 1) this.dispatch(row);
+          this.drainEarly();
+          if (rows.length < READ_BATCH && this.early.size === 0) break;
+          if (rows.length === 0) break;
+        }
+      } while (this.fillAgain);
     } catch (error) {
       this.logger.error({ err: error, roomId: this.roomId }, 'filling a gap from the database failed; retrying on the next event');
     } finally {

@@ -1,7 +1,7 @@
 import { badInput, notFound } from '../errors.js';
 import type { User } from '../identity/identity.service.js';
 import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
-import type { Logger } from '../logger.js';
+import { errorMessage, type Logger } from '../logger.js';
 import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
 import { isRoomId, type RoomService } from '../rooms/room.service.js';
 import type { MessageRepository } from './message.repository.js';
@@ -57,7 +57,8 @@ export class MessageService {
     // Committed first, published second: a subscriber never sees a message the database does not have.
     // A failed publish loses nothing: subscribers fill the gap from the database on the next event.
     this.pubsub.publish('room.message', roomId, message).catch((error) => {
-      this.logger.warn({ err: error, roomId, seq: message.seq }, 'publishing a message failed; subscribers will fill the gap');
+      // One line without a stack: during a Redis outage this happens for every message.
+      this.logger.warn({ roomId, seq: message.seq, error: errorMessage(error) }, 'publishing a message failed; subscribers will fill the gap');
     });
     return message;
   }

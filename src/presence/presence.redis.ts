@@ -3,7 +3,6 @@ import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
 import type { PresenceCluster } from './presence.cluster.js';
 import type { PresenceShare } from './presence.js';
 
-const key = (roomId: string) => `presence:${roomId}`;
 
 /**
  * Presence shared through Redis: a hash per room (field = instance id, value =
@@ -16,21 +15,27 @@ export class RedisPresenceCluster implements PresenceCluster {
     private readonly pubsub: PubSub,
     private readonly instanceId: string,
     private readonly ttlSeconds: number,
+    /** The deployment id, so deployments sharing one Redis keep apart. */
+    private readonly namespace: string,
   ) {}
+
+  private key(roomId: string): string {
+    return `${this.namespace}:presence:${roomId}`;
+  }
 
   async announce(roomId: string, userIds: string[], expiresAt: number): Promise<void> {
     const share: PresenceShare = { instanceId: this.instanceId, roomId, userIds, expiresAt };
     const multi = this.redis.multi();
-    if (userIds.length === 0) multi.hdel(key(roomId), this.instanceId);
-    else multi.hset(key(roomId), this.instanceId, JSON.stringify(share));
+    if (userIds.length === 0) multi.hdel(this.key(roomId), this.instanceId);
+    else multi.hset(this.key(roomId), this.instanceId, JSON.stringify(share));
     // The hash outlives every share in it by a little; an abandoned room's key goes away by itself.
-    multi.expire(key(roomId), this.ttlSeconds * 2);
+    multi.expire(this.key(roomId), this.ttlSeconds * 2);
     await multi.exec();
     await this.pubsub.publish('room.presence', roomId, share);
   }
 
   async read(roomId: string): Promise<PresenceShare[]> {
-    const fields = await this.redis.hgetall(key(roomId));
+    const fields = await this.redis.hgetall(this.key(roomId));
     const shares: PresenceShare[] = [];
     for (const [instanceId, value] of Object.entries(fields)) {
       if (instanceId === this.instanceId) continue;

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { errorMessage, type Logger } from '../logger.js';
 import type { PresenceCluster } from './presence.cluster.js';
 import type { PresenceShare } from './presence.js';
 
@@ -62,7 +62,7 @@ export class PresenceService {
       return this.union(roomId, await this.cluster.read(roomId));
     } catch (error) {
       // The cluster is unreachable: this instance's own users are still a true lower bound.
-      this.logger.warn({ err: error, roomId }, 'reading presence from the cluster failed; counting local users only');
+      this.logger.warn({ roomId, error: errorMessage(error) }, 'reading presence from the cluster failed; counting local users only');
       return this.union(roomId, []);
     }
   }
@@ -79,7 +79,13 @@ export class PresenceService {
       const current = watch;
       current.ready = (async () => {
         current.stopWatching = await this.cluster.watch(roomId, (share) => current.receive(share));
-        for (const share of await this.cluster.read(roomId)) current.receive(share, false);
+        try {
+          for (const share of await this.cluster.read(roomId)) current.receive(share, false);
+        } catch (error) {
+          // The cluster is unreachable: start from this instance's users; the other instances'
+          // heartbeats fill in their shares once it is back.
+          this.logger.warn({ roomId, error: errorMessage(error) }, 'reading presence from the cluster failed; counting local users until it answers');
+        }
         current.synced = true;
       })();
     }
@@ -142,7 +148,7 @@ export class PresenceService {
   private announce(roomId: string): void {
     const users = [...(this.local.get(roomId)?.keys() ?? [])];
     this.cluster.announce(roomId, users, Date.now() + this.ttlMs).catch((error: unknown) => {
-      this.logger.warn({ err: error, roomId }, 'announcing presence failed; the next heartbeat retries');
+      this.logger.warn({ roomId, error: errorMessage(error) }, 'announcing presence failed; the next heartbeat retries');
     });
   }
 

@@ -1,11 +1,16 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './connect.js';
 import * as initial from './migrations/2026_11_23_0001_initial.js';
+import * as deployment from './migrations/2026_11_23_0002_deployment.js';
 
 /** Listed here rather than read from disk, so a bundled or tsx-run server finds them the same way. */
 const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
+  '2026_11_23_0002_deployment': deployment,
 };
+
+/** Every migration's name, in order. */
+export const MIGRATION_NAMES = Object.keys(migrations);
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -17,4 +22,10 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The id every instance on this database shares (see the deployment migration). */
+export async function deploymentId(db: Db): Promise<string> {
+  const row = await db.selectFrom('deployment').select('id').executeTakeFirstOrThrow();
+  return row.id;
 }

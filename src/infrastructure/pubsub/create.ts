@@ -14,21 +14,26 @@ export interface Cluster {
   presence: PresenceCluster;
   /** null while live delivery works; otherwise why not. */
   problem(): string | null;
+  /** Resolves when live delivery works, or after `timeoutMs`: the server starts either way. */
+  whenLive(timeoutMs: number): Promise<void>;
 }
 
-export function createCluster(config: Config, logger: Logger): Cluster {
+/** `namespace` (the deployment id) keeps deployments that share one Redis apart. */
+export function createCluster(config: Config, namespace: string, logger: Logger): Cluster {
   if (!config.redisUrl) {
     return {
       pubsub: new InProcessPubSub((error) => logger.error({ err: error }, 'pub/sub listener failed')),
       presence: new SoloPresenceCluster(),
       problem: () => null,
+      whenLive: async () => {},
     };
   }
   const redis = connectRedis(config.redisUrl, logger);
-  const pubsub = new RedisPubSubAdapter(redis, logger);
+  const pubsub = new RedisPubSubAdapter(redis, namespace, logger);
   return {
     pubsub,
-    presence: new RedisPresenceCluster(redis.command, pubsub, randomUUID(), config.presenceTtlSeconds),
+    presence: new RedisPresenceCluster(redis.command, pubsub, randomUUID(), config.presenceTtlSeconds, namespace),
     problem: () => pubsub.problem,
+    whenLive: (timeoutMs) => pubsub.whenLive(timeoutMs),
   };
 }

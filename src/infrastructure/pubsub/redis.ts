@@ -31,6 +31,7 @@ interface PendingSubscriptions {
 export class RedisPubSubAdapter implements PubSub {
   private readonly pubsub: RedisPubSub;
   private readonly resyncListeners: (() => void)[] = [];
+  private readonly liveWaiters: (() => void)[] = [];
   private readonly livenessChannel = `liveness:${randomUUID()}`;
   private lastProof = Date.now();
   private livenessTimer: NodeJS.Timeout | null = null;
@@ -40,8 +41,13 @@ export class RedisPubSubAdapter implements PubSub {
   /** Why live delivery is not trustworthy right now; null when it is. */
   private degradedReason: string | null = 'connecting to redis';
 
+  /**
+   * @param namespace prefixes every channel: the deployment id, so deployments
+   * sharing one Redis never hear each other.
+   */
   constructor(
     private readonly redis: RedisConnections,
+    private readonly namespace: string,
     private readonly logger: Logger,
   ) {
     this.pubsub = new RedisPubSub({ publisher: redis.command, subscriber: redis.subscriber });
@@ -67,7 +73,7 @@ export class RedisPubSubAdapter implements PubSub {
 
   async publish<T extends Topic>(topic: T, key: string, payload: Topics[T]): Promise<void> {
     try {
-      await this.pubsub.publish(channelName(topic, key), payload);
+      await this.pubsub.publish(this.channel(channelName(topic, key)), payload);
     } catch (error) {
       this.unpublished = true;
       throw error;
@@ -80,7 +86,7 @@ export class RedisPubSubAdapter implements PubSub {
    * follows fills whatever was published meanwhile.
    */
   async subscribe<T extends Topic>(topic: T, key: string, listener: Listener<T>): Promise<Unsubscribe> {
-    const subscribed = this.subscribeChannel(channelName(topic, key), listener as (payload: unknown) => void);
+    const subscribed = this.subscribeChannel(this.channel(channelName(topic, key)), listener as (payload: unknown) => void);
     if (this.degradedReason === null) {
       const id = await subscribed;
       return async () => this.pubsub.unsubscribe(id);
@@ -99,6 +105,10 @@ export class RedisPubSubAdapter implements PubSub {
     this.redis.close();
   }
 
+  private channel(name: string): string {
+    return `${this.namespace}:${name}`;
+  }
+
   /** A command cut short by our own close() is no news. */
   private warnUnlessClosing(error: unknown, message: string, context: Record<string, unknown> = {}): void {
     if (!this.closing) this.logger.warn({ ...context, err: error }, message);
@@ -111,9 +121,22 @@ export class RedisPubSubAdapter implements PubSub {
     this.degradedReason ??= reason;
   }
 
+  /** Resolves once events flow (or after `timeoutMs`, whichever is first); for a start that reports ready truthfully. */
+  whenLive(timeoutMs: number): Promise<void> {
+    if (this.degradedReason === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.liveWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   private recover(): void {
     if (this.degradedReason === null) return;
     this.degradedReason = null;
+    for (const wake of this.liveWaiters.splice(0)) wake();
     this.logger.info('live delivery restored; resyncing from the database');
     this.resync();
   }
@@ -126,7 +149,7 @@ export class RedisPubSubAdapter implements PubSub {
   private requestClusterResync(): void {
     if (!this.unpublished) return;
     this.unpublished = false;
-    this.pubsub.publish(RESYNC_CHANNEL, this.livenessChannel).catch(() => {
+    this.pubsub.publish(this.channel(RESYNC_CHANNEL), this.livenessChannel).catch(() => {
       this.unpublished = true;
     });
   }
@@ -158,7 +181,7 @@ export class RedisPubSubAdapter implements PubSub {
       // The first proof, as soon as a ping can be heard (one sent earlier would find no listener yet).
       .then(() => this.ping())
       .catch((error: unknown) => this.warnUnlessClosing(error, 'redis liveness subscription failed'));
-    this.subscribeChannel(RESYNC_CHANNEL, () => this.resync()).catch((error: unknown) => this.warnUnlessClosing(error, 'redis resync subscription failed'));
+    this.subscribeChannel(this.channel(RESYNC_CHANNEL), () => this.resync()).catch((error: unknown) => this.warnUnlessClosing(error, 'redis resync subscription failed'));
     this.livenessTimer = setInterval(() => {
       this.ping();
       const silentFor = Date.now() - this.lastProof;
