@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoom, issueToken, sendMessage, type TestUser } from './helpers/chat.js';
-import { closeOfClient, historyOf, rawConnection, sendMany } from './helpers/realtime.js';
+import { allMessages } from './helpers/pages.js';
+import { closeOfClient, rawConnection, sendMany } from './helpers/realtime.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { within } from './helpers/wait.js';
 import { subscribe, wsClient } from './helpers/ws.js';
@@ -49,7 +50,7 @@ describe('a subscriber that stops reading', () => {
       const count = Math.ceil(KERNEL_BUFFERS_BYTES / (copies * 2000)) + 50;
       await sendMany(server.url, [alice], room.id, count, { streams: 4, body });
 
-      const history = (await historyOf(server.url, room.id)).filter((m) => m.seq > probe.seq);
+      const history = (await allMessages(server.url, room.id)).filter((m) => m.seq > probe.seq);
       expect(history).toHaveLength(count);
       const got = await feed.take(count, 30_000);
       expect(got.map((e) => e.messageAdded.id)).toEqual(history.map((m) => m.id));

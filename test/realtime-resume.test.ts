@@ -1,7 +1,8 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRoom, issueToken, sendMessage, type SentMessage, type TestUser } from './helpers/chat.js';
-import { historyOf, sendMany } from './helpers/realtime.js';
+import { allMessages } from './helpers/pages.js';
+import { sendMany } from './helpers/realtime.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { deferred, within } from './helpers/wait.js';
 import { subscribe, wsClient, type Subscription } from './helpers/ws.js';
@@ -78,7 +79,7 @@ describe('resuming a room feed with `after`', () => {
     });
     await racing;
     await within(allResumed.promise, 1_000, 'every client to resume');
-    const history = await historyOf(server.url, room.id);
+    const history = await allMessages(server.url, room.id);
 
     for (const { after, feed } of returning) {
       const expected = history.filter((m) => m.seq > after.seq).map((m) => m.id);

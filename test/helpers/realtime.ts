@@ -4,6 +4,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { sendMessage, type SentMessage, type TestUser } from './chat.js';
 import { gqlOk } from './graphql.js';
 import { TEST_SECRET } from './server.js';
+import { EventQueue } from './events.js';
 import { deferred, within } from './wait.js';
 
 /** The subprotocol graphql-ws speaks; a socket without it is refused by the server. */
@@ -136,11 +137,7 @@ export interface SseSubscription<T> {
  */
 export function sseSubscribe<T = any>(url: string, query: string, variables: Record<string, unknown>, token: string): SseSubscription<T> {
   const abort = new AbortController();
-  const received: T[] = [];
-  const waiters: (() => void)[] = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
-  let failure: unknown = null;
-  let cursor = 0;
+  const events = new EventQueue<T>('an SSE event');
   const ready = deferred();
   ready.promise.catch(() => {});
 
@@ -172,73 +169,27 @@ export function sseSubscribe<T = any>(url: string, query: string, variables: Rec
           const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
           if (event !== 'next') continue;
           const result = JSON.parse(data) as { data?: T; errors?: unknown };
-          if (result.errors) failure = result.errors;
-          else received.push(result.data as T);
-          wake();
+          if (result.errors) events.fail(result.errors);
+          else events.push(result.data as T);
         }
       }
     } catch (error) {
-      if (!abort.signal.aborted) failure = error;
+      if (!abort.signal.aborted) events.fail(error);
       ready.reject(error);
     } finally {
-      failure ??= new Error('the event stream ended');
-      wake();
+      events.fail(new Error('the event stream ended'));
     }
   })();
 
-  const nextEvent = async (): Promise<T> => {
-    while (cursor >= received.length) {
-      if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-    return received[cursor++]!;
-  };
   return {
     ready: within(ready.promise, 5_000, 'the event stream to open'),
-    next: (ms = 5_000) => within(nextEvent(), ms, 'an SSE event'),
-    take: async (count, ms = 10_000) => {
-      const out: T[] = [];
-      await within(
-        (async () => {
-          while (out.length < count) out.push(await nextEvent());
-        })(),
-        ms,
-        `${count} SSE events`,
-      );
-      return out;
-    },
-    received,
+    next: (ms) => events.next(ms),
+    take: (count, ms) => events.take(count, ms),
+    received: events.received,
     close: () => abort.abort(),
   };
 }
 
-export interface HistoryMessage {
-  id: string;
-  seq: number;
-  body: string;
-  sender: { handle: string };
-}
-
-/** The room's whole history, oldest first, paged backwards the way the contract says. */
-export async function historyOf(url: string, roomId: string): Promise<HistoryMessage[]> {
-  const pages: HistoryMessage[][] = [];
-  let before: string | null = null;
-  for (;;) {
-    const data: { messages: { edges: { node: HistoryMessage }[]; pageInfo: { hasPreviousPage: boolean; startCursor: string | null } } } = await gqlOk(
-      url,
-      `query($roomId: ID!, $before: String) {
-        messages(roomId: $roomId, last: 100, before: $before) {
-          edges { node { id seq body sender { handle } } }
-          pageInfo { hasPreviousPage startCursor }
-        }
-      }`,
-      { roomId, before },
-    );
-    pages.unshift(data.messages.edges.map((e) => e.node));
-    if (!data.messages.pageInfo.hasPreviousPage) return pages.flat();
-    before = data.messages.pageInfo.startCursor;
-  }
-}
 
 /** Room.participantCount over HTTP, as a room list would show it. */
 export async function participantCountOf(url: string, roomId: string): Promise<number> {

@@ -1,5 +1,6 @@
 import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
+import { EventQueue } from './events.js';
 import { within } from './wait.js';
 
 /**
@@ -24,59 +25,29 @@ export interface Subscription<T> {
 }
 
 export function subscribe<T = any>(client: Client, query: string, variables?: Record<string, unknown>): Subscription<T> {
-  const received: T[] = [];
-  const waiters: (() => void)[] = [];
-  let failure: unknown = null;
+  const events = new EventQueue<T>('a subscription event');
   let failed: (error: unknown) => void = () => {};
   const errored = new Promise<unknown>((resolve) => (failed = resolve));
   let markDone: () => void = () => {};
   const completed = new Promise<void>((resolve) => (markDone = resolve));
-  let cursor = 0;
-  const wake = () => waiters.splice(0).forEach((w) => w());
+  const fail = (error: unknown) => {
+    events.fail(error);
+    failed(error);
+  };
   const unsubscribe = client.subscribe<T>(
     { query, variables },
     {
-      next: (result: ExecutionResult<T>) => {
-        if (result.errors) {
-          failure = result.errors;
-          failed(result.errors);
-        } else received.push(result.data as T);
-        wake();
-      },
-      error: (error) => {
-        failure = error;
-        failed(error);
-        wake();
-      },
-      complete: () => {
-        markDone();
-        wake();
-      },
+      next: (result: ExecutionResult<T>) => (result.errors ? fail(result.errors) : events.push(result.data as T)),
+      error: fail,
+      complete: markDone,
     },
   );
-  const nextEvent = async (): Promise<T> => {
-    while (cursor >= received.length) {
-      if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-    return received[cursor++]!;
-  };
   return {
-    next: (ms = 5_000) => within(nextEvent(), ms, 'a subscription event'),
-    take: async (count, ms = 10_000) => {
-      const out: T[] = [];
-      await within(
-        (async () => {
-          while (out.length < count) out.push(await nextEvent());
-        })(),
-        ms,
-        `${count} subscription events`,
-      );
-      return out;
-    },
+    next: (ms) => events.next(ms),
+    take: (count, ms) => events.take(count, ms),
     error: (ms = 5_000) => within(errored, ms, 'a subscription error'),
     completed,
-    received,
+    received: events.received,
     unsubscribe,
   };
 }
