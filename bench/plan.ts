@@ -1,0 +1,69 @@
+/** How big each scenario is: the full run, or --quick for a CI smoke run. */
+export interface Plan {
+  quick: boolean;
+  /** --profile: the chat server runs under --cpu-prof; figures are perturbed by the profiler. */
+  profile: boolean;
+  /** --only=fanout,ingest,history: the scenarios to run (all by default). */
+  only: Set<Scenario>;
+  /** Subscriber counts for fan-out; the largest also carries the memory target. */
+  fanoutSizes: number[];
+  burstMessages: (subscribers: number) => number;
+  burstInFlight: number;
+  steadyDeliveriesPerSec: number;
+  steadyMs: number;
+  /** Handshakes the load keeps open at once while connecting. */
+  connectConcurrency: number;
+  /** Distinct users behind the sockets (tokens handed round-robin). */
+  fanoutUsers: number;
+  ingest: { concurrency: number; warmUpMs: number; durationMs: number };
+  history: { messages: number; concurrency: number; warmUpMs: number; durationMs: number };
+  /** Everything is killed and the run fails past this. */
+  deadlineMs: number;
+  /** The most the whole run waits for other processes on the machine to go quiet. */
+  quietBudgetMs: number;
+}
+
+export const SCENARIOS = ['fanout', 'ingest', 'history'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+const USAGE = `usage: npm run bench [-- [--quick] [--profile] [--only=${SCENARIOS.join(',')}]]`;
+
+export function parsePlan(argv: string[]): Plan {
+  const quick = argv.includes('--quick');
+  const profile = argv.includes('--profile');
+  const only = new Set<Scenario>(SCENARIOS);
+  for (const arg of argv) {
+    if (arg === '--quick' || arg === '--profile') continue;
+    const list = /^--only=(.+)$/.exec(arg)?.[1];
+    if (!list) throw new Error(`unknown argument "${arg}"; ${USAGE}`);
+    only.clear();
+    for (const name of list.split(',')) {
+      if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario "${name}"; ${USAGE}`);
+      only.add(name as Scenario);
+    }
+  }
+  const common = { quick, profile, only, burstInFlight: 4, steadyDeliveriesPerSec: 10_000, connectConcurrency: 200, fanoutUsers: 50 };
+  if (quick) {
+    return {
+      ...common,
+      fanoutSizes: [200],
+      burstMessages: () => 100,
+      steadyMs: 2_000,
+      ingest: { concurrency: 50, warmUpMs: 300, durationMs: 3_000 },
+      history: { messages: 20_000, concurrency: 1, warmUpMs: 300, durationMs: 1_500 },
+      deadlineMs: 90_000,
+      quietBudgetMs: 5_000,
+    };
+  }
+  return {
+    ...common,
+    fanoutSizes: [1_000, 5_000, 10_000],
+    // About 400,000 deliveries per burst: a few seconds at the rates seen here.
+    burstMessages: (subscribers) => Math.min(400, Math.max(20, Math.round(400_000 / subscribers))),
+    steadyMs: 8_000,
+    ingest: { concurrency: 50, warmUpMs: 1_000, durationMs: 8_000 },
+    history: { messages: 1_000_000, concurrency: 1, warmUpMs: 1_000, durationMs: 5_000 },
+    deadlineMs: 9 * 60_000,
+    quietBudgetMs: 120_000,
+  };
+}

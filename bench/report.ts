@@ -1,0 +1,148 @@
+import type { FanoutResult } from './fanout.js';
+import type { HistoryResult } from './history.js';
+import type { IngestResult } from './ingest.js';
+import type { PhaseResult } from './load-fanout.js';
+import type { Plan } from './plan.js';
+import { formats, type Row } from './table.js';
+
+export interface Results {
+  fanout: Map<number, { chat?: FanoutResult; bare?: FanoutResult }>;
+  ingest: { sqlite?: IngestResult; postgres?: IngestResult };
+  history?: HistoryResult;
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+function perConnectionKiB(result: FanoutResult | undefined): number | null {
+  if (!result) return null;
+  return (result.memoryIdle.rss - result.memoryBefore.rss) / result.subscribers / 1024;
+}
+
+function heapPerConnectionKiB(result: FanoutResult | undefined): number | null {
+  if (!result) return null;
+  return (result.memoryIdle.heapUsed - result.memoryBefore.heapUsed) / result.subscribers / 1024;
+}
+
+/** The table's rows, in the order of the issue's scenarios. */
+export function buildRows(plan: Plan, results: Results): Row[] {
+  const rows: Row[] = [];
+  const largest = Math.max(...plan.fanoutSizes);
+  for (const subscribers of plan.only.has('fanout') ? plan.fanoutSizes : []) {
+    const { chat, bare } = results.fanout.get(subscribers) ?? {};
+    const pick = (result: FanoutResult | undefined, read: (r: FanoutResult) => number) => (result ? read(result) : null);
+    const messages = plan.burstMessages(subscribers);
+    const burst = `fan-out burst N=${n(subscribers)} (${messages} msgs, ${plan.burstInFlight} in flight)`;
+    const throughputTarget = subscribers >= 5_000 || plan.quick ? { atLeast: 0.8 } : undefined;
+    rows.push(
+      { scenario: burst, metric: 'deliveries/s', measured: pick(chat, (r) => r.burst.deliveriesPerSec), ceiling: pick(bare, (r) => r.burst.deliveriesPerSec), format: formats.perSecond, target: throughputTarget },
+      { scenario: burst, metric: 'server CPU µs/delivery', measured: pick(chat, (r) => r.cpuMicrosPerDelivery), ceiling: pick(bare, (r) => r.cpuMicrosPerDelivery), format: formats.micros, target: { atMost: 1.25 } },
+      { scenario: burst, metric: 'latency p50 ms', measured: pick(chat, (r) => r.burst.latencyMs.p50), ceiling: pick(bare, (r) => r.burst.latencyMs.p50), format: formats.ms },
+      { scenario: burst, metric: 'latency p99 ms', measured: pick(chat, (r) => r.burst.latencyMs.p99), ceiling: pick(bare, (r) => r.burst.latencyMs.p99), format: formats.ms },
+      { scenario: burst, metric: 'latency max ms', measured: pick(chat, (r) => r.burst.latencyMs.max), ceiling: pick(bare, (r) => r.burst.latencyMs.max), format: formats.ms },
+      { scenario: burst, metric: 'lost deliveries', measured: pick(chat, (r) => r.burst.lost), ceiling: pick(bare, (r) => r.burst.lost), format: formats.count, target: 'zero' },
+      { scenario: burst, metric: 'server core busy', measured: pick(chat, (r) => r.serverBusy), ceiling: pick(bare, (r) => r.serverBusy), format: formats.percent },
+      { scenario: burst, metric: 'load core busy', measured: pick(chat, (r) => r.burst.loadBusy), ceiling: pick(bare, (r) => r.burst.loadBusy), format: formats.percent },
+    );
+    const perSecond = plan.steadyDeliveriesPerSec / subscribers;
+    const steady = `fan-out steady N=${n(subscribers)} (${perSecond.toFixed(perSecond < 10 ? 1 : 0)} msgs/s ≈ ${n(plan.steadyDeliveriesPerSec)} deliveries/s)`;
+    rows.push(
+      { scenario: steady, metric: 'latency p50 ms', measured: pick(chat, (r) => r.steady.latencyMs.p50), ceiling: pick(bare, (r) => r.steady.latencyMs.p50), format: formats.ms },
+      { scenario: steady, metric: 'latency p99 ms', measured: pick(chat, (r) => r.steady.latencyMs.p99), ceiling: pick(bare, (r) => r.steady.latencyMs.p99), format: formats.ms, target: { atMost: 1.3 } },
+      { scenario: steady, metric: 'lost deliveries', measured: pick(chat, (r) => r.steady.lost), ceiling: pick(bare, (r) => r.steady.lost), format: formats.count, target: 'zero' },
+    );
+    const memory = `idle subscribed sockets, N=${n(subscribers)} (memory after GC)`;
+    rows.push(
+      { scenario: memory, metric: 'connect + subscribe all, s', measured: pick(chat, (r) => r.connect.ms / 1000), ceiling: pick(bare, (r) => r.connect.ms / 1000), format: formats.seconds },
+      { scenario: memory, metric: 'RSS KiB/connection', measured: perConnectionKiB(chat), ceiling: perConnectionKiB(bare), format: formats.kib, target: subscribers === largest ? { atMost: 1.5 } : undefined },
+      { scenario: memory, metric: 'JS heap KiB/connection', measured: heapPerConnectionKiB(chat), ceiling: heapPerConnectionKiB(bare), format: formats.kib },
+    );
+  }
+
+  for (const [dialect, label, atLeast] of plan.only.has('ingest') ? ([['sqlite', 'SQLite', 0.6], ['postgres', 'PostgreSQL', 0.4]] as const) : []) {
+    const result = results.ingest[dialect];
+    const scenario = `ingest ${label}, ${plan.ingest.concurrency} clients (ceiling: mutation { __typename })`;
+    rows.push(
+      { scenario, metric: 'sendMessage msgs/s', measured: result?.sendMessage.perSec ?? null, ceiling: result?.noop.perSec ?? null, format: formats.perSecond, target: { atLeast } },
+      { scenario, metric: 'latency p50 ms', measured: result?.sendMessage.latencyMs.p50 ?? null, ceiling: result?.noop.latencyMs.p50 ?? null, format: formats.ms },
+      { scenario, metric: 'latency p99 ms', measured: result?.sendMessage.latencyMs.p99 ?? null, ceiling: result?.noop.latencyMs.p99 ?? null, format: formats.ms },
+    );
+  }
+
+  if (!plan.only.has('history')) return rows;
+  const history = results.history;
+  const scenario = `history page of 50, ${n(plan.history.messages)} msgs, ${plan.history.concurrency} client (ceiling: { __typename })`;
+  rows.push(
+    { scenario, metric: 'requests/s', measured: history?.page.perSec ?? null, ceiling: history?.typename.perSec ?? null, format: formats.perSecond },
+    { scenario, metric: 'latency p50 ms', measured: history?.page.latencyMs.p50 ?? null, ceiling: history?.typename.latencyMs.p50 ?? null, format: formats.ms },
+    { scenario, metric: 'latency p99 ms', measured: history?.page.latencyMs.p99 ?? null, ceiling: history?.typename.latencyMs.p99 ?? null, format: formats.ms, target: { atMost: 2 } },
+  );
+  return rows;
+}
+
+function phaseProblems(where: string, phase: PhaseResult): string[] {
+  const problems: string[] = [];
+  if (phase.lost > 0) problems.push(`${where}: ${n(phase.lost)} of ${n(phase.expected)} deliveries lost`);
+  if (phase.duplicates > 0) problems.push(`${where}: ${n(phase.duplicates)} duplicate deliveries`);
+  if (phase.publishErrors > 0) problems.push(`${where}: ${phase.publishErrors} publishes failed; first: ${phase.firstPublishError}`);
+  if (phase.closedSockets > 0) problems.push(`${where}: the server closed ${phase.closedSockets} sockets; last: ${phase.lastCloseReason}`);
+  if (phase.otherFrames > 0) problems.push(`${where}: ${phase.otherFrames} unexpected frames; first: ${phase.firstOtherFrame}`);
+  return problems;
+}
+
+/** Correctness failures (the run exits non-zero) and caveats on the figures (printed, not failing). */
+export function findProblems(results: Results): { failures: string[]; caveats: string[] } {
+  const failures: string[] = [];
+  const caveats: string[] = [];
+  for (const [subscribers, pair] of results.fanout) {
+    for (const result of [pair.chat, pair.bare]) {
+      if (!result) continue;
+      const where = `${result.server} N=${n(subscribers)}`;
+      failures.push(...phaseProblems(`${where} burst`, result.burst), ...phaseProblems(`${where} steady`, result.steady));
+      if (result.burst.loadBusy > 0.9 && result.serverBusy < 0.85) {
+        caveats.push(
+          `${where}: during the burst the load generator's core was ${formats.percent(result.burst.loadBusy)} busy and the server's ${formats.percent(result.serverBusy)}: deliveries/s is the load's limit here, not the server's`,
+        );
+      }
+    }
+  }
+  const http = [
+    ['ingest SQLite', results.ingest.sqlite],
+    ['ingest PostgreSQL', results.ingest.postgres],
+  ] as const;
+  for (const [where, result] of http) {
+    if (!result) continue;
+    for (const [what, run] of [['no-op', result.noop], ['sendMessage', result.sendMessage]] as const) {
+      if (run.errors > 0) failures.push(`${where} ${what}: ${run.errors} failed requests; first: ${run.firstError}`);
+      if (run.loadBusy > 0.9) caveats.push(`${where} ${what}: the load generator's core was ${formats.percent(run.loadBusy)} busy`);
+    }
+  }
+  if (results.history) {
+    for (const [what, run] of [['{ __typename }', results.history.typename], ['history page', results.history.page]] as const) {
+      if (run.errors > 0) failures.push(`history ${what}: ${run.errors} failed requests; first: ${run.firstError}`);
+    }
+  }
+  const busy = busyMoments(results);
+  if (busy.length > 0) caveats.push(`other processes on the machine used CPU while we measured, so those figures are unreliable: ${busy.join(', ')}`);
+  return { failures, caveats };
+}
+
+/** Cores' worth of CPU above which other processes are said to have disturbed a measurement. */
+const FOREIGN_CORES_NOTED = 0.1;
+
+function busyMoments(results: Results): string[] {
+  const moments: [string, number | null | undefined][] = [];
+  for (const [subscribers, pair] of results.fanout) {
+    for (const result of [pair.chat, pair.bare]) {
+      if (!result) continue;
+      moments.push([`${result.server} N=${n(subscribers)} burst`, result.burst.foreignCores], [`${result.server} N=${n(subscribers)} steady`, result.steady.foreignCores]);
+    }
+  }
+  for (const result of [results.ingest.sqlite, results.ingest.postgres]) {
+    if (!result) continue;
+    // PostgreSQL's own backends are processes of their own: their CPU counts here too.
+    const where = result.dialect === 'postgres' ? 'ingest postgres (PostgreSQL itself included)' : `ingest ${result.dialect}`;
+    moments.push([`${where} no-op`, result.noop.foreignCores], [`${where} sendMessage`, result.sendMessage.foreignCores]);
+  }
+  if (results.history) moments.push(['history { __typename }', results.history.typename.foreignCores], ['history page', results.history.page.foreignCores]);
+  return moments.filter(([, cores]) => (cores ?? 0) > FOREIGN_CORES_NOTED).map(([where, cores]) => `${where} (${cores!.toFixed(2)} cores)`);
+}
