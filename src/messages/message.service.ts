@@ -48,10 +48,7 @@ export class MessageService {
     // A malformed id must not reach the database: PostgreSQL fails on a NUL byte, and the failure
     // would take down every send of the same group commit with it.
     if (!isRoomId(roomId)) throw notFound(`room "${roomId.slice(0, 64)}" does not exist`);
-    if (clientMessageId !== null) {
-      const earlier = await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId);
-      if (earlier) return earlier;
-    }
+    // A retry needs no look-up first: its insert meets the unique index, and the writer answers with the stored message.
     const { message, created } = await this.writer.write({ sender, roomId, body, clientMessageId });
     if (!created) return message;
     // Committed first, published second: a subscriber never sees a message the database does not have.

@@ -13,6 +13,7 @@ export interface Room {
 export const TITLE_MAX = 64;
 const ROOMS_PAGE_DEFAULT = 20;
 const ROOMS_PAGE_MAX = 100;
+const KNOWN_ROOMS_CACHE = 10_000;
 const ROOM_CURSOR = 'room';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -27,6 +28,9 @@ export function roomRowToRoom(row: RoomRow): Room {
 }
 
 export class RoomService {
+  /** Rooms are never changed or deleted, so one seen is known for good; saves a read per history page. */
+  private readonly known = new Map<string, Room>();
+
   constructor(private readonly rooms: RoomRepository) {}
 
   async create(input: { title: string }): Promise<Room> {
@@ -41,8 +45,14 @@ export class RoomService {
   /** The room, or null for an id that names none (including ids that could never exist). */
   async find(id: string): Promise<Room | null> {
     if (!isRoomId(id)) return null;
+    const known = this.known.get(id);
+    if (known) return known;
     const row = await this.rooms.findById(id);
-    return row ? roomRowToRoom(row) : null;
+    if (!row) return null;
+    const room = roomRowToRoom(row);
+    if (this.known.size >= KNOWN_ROOMS_CACHE) this.known.clear();
+    this.known.set(id, room);
+    return room;
   }
 
   /** The room, or NOT_FOUND. */

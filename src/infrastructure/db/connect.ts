@@ -23,5 +23,27 @@ export function connectDatabase(config: Config['database']): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 2000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+}
+
+/** Enough for every statement the app makes, and each batch size of the group-commit insert. */
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * kysely's SQLite driver prepares every query again; preparing is a good part of
+ * a small query's cost. The app's SQL is a small fixed set (values are always
+ * parameters), so prepared statements are kept by their text and reused.
+ */
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      cache.set(source, (statement = prepare(source)));
+    }
+    return statement;
+  }) as SQLite.Database['prepare'];
+  return sqlite;
 }
