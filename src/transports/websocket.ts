@@ -1,18 +1,17 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { handleProtocols, makeServer, CloseCode as WsCloseCode, type Context, type SubscribePayload } from 'graphql-ws';
+import { handleProtocols, makeServer, CloseCode as WsCloseCode, type Context as SocketContextOf, type SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketConfig } from '../config.js';
 import { appError } from '../errors.js';
 import type { Viewer } from '../identity/identity.service.js';
 import { bearerToken } from '../identity/token.js';
-import { PushQueue } from '../infrastructure/push-queue.js';
 import type { Logger } from '../logger.js';
-import type { Services } from '../schema/context.js';
+import type { Context, Services } from '../schema/context.js';
 import { CloseCode } from './close-codes.js';
 import { createErrorMasker, withKnownCode } from './error-codes.js';
-import { planMessageAdded, ShapeRegistry, SocketMember, type MessageAddedPlan } from './fanout.js';
+import { HeldSubscription, planMessageAdded, ShapeRegistry, SocketMember, type MessageAddedPlan } from './fanout.js';
 import type { Yoga } from './http.js';
 
 export interface WebSocketOptions {
@@ -27,9 +26,7 @@ export interface WebSocketOptions {
 /** Per-socket state graphql-ws carries for us as `ctx.extra`. */
 interface SocketExtra {
   socket: WebSocket;
-  request: IncomingMessage;
   viewer?: Viewer;
-  expiryTimer?: NodeJS.Timeout;
   /** A ping went out and no pong came back yet. */
   awaitingPong?: boolean;
 }
@@ -55,6 +52,7 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
   const maskError = createErrorMasker(logger);
   const shapes = new ShapeRegistry((errors) => errors.map((e) => withKnownCode(maskError(e, 'Unexpected error.') as GraphQLError).toJSON()));
   let accepting = true;
+  const renderContext: Context = { services, viewer: async () => ({ user: null, problem: 'missing token' }) };
 
   const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     connectionInitWaitTimeout: config.connectionInitTimeoutMs,
@@ -68,10 +66,8 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
         socket.close(CloseCode.Forbidden, viewer.problem);
         return false;
       }
+      // From now on the housekeeping sweep closes the socket when the token expires.
       ctx.extra.viewer = viewer;
-      // Close at expiry so the client reconnects with a fresh token (graphql-ws retries 4403).
-      const delay = Math.min(viewer.expiresAt - Date.now(), 2 ** 31 - 1);
-      ctx.extra.expiryTimer = setTimeout(() => socket.close(CloseCode.Forbidden, 'token expired'), Math.max(delay, 0));
       return true;
     },
 
@@ -84,9 +80,11 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
       const { plan, request, socket, id } = root.fastPath;
       const extra = (socket as WebSocket & { extra?: SocketExtra }).extra!;
       const shape = shapes.acquire(plan.shapeKey, args);
+      // graphql-ws keeps the execution args as long as the subscription lives, and the
+      // fast path no longer needs them (the shape has its own copy): drop what they hold.
+      args.rootValue = args.contextValue = args.variableValues = undefined;
       const member = new SocketMember(socket, id, shape, config.maxBufferedBytes);
-      // Holds the subscription open for graphql-ws; messages bypass it and go straight to the socket.
-      const held = new PushQueue<never>(1);
+      const held = new HeldSubscription();
       held.onEnd(() => shapes.release(shape));
       try {
         held.onEnd(await services.streams.open(extra.viewer!.user!, request, member));
@@ -104,7 +102,7 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     return error instanceof GraphQLError && !error.originalError ? error : (maskError(error, 'Unexpected error.') as GraphQLError);
   }
 
-  async function prepare(ctx: Context<Record<string, unknown> | undefined, SocketExtra>, id: string, payload: SubscribePayload) {
+  async function prepare(ctx: SocketContextOf<Record<string, unknown> | undefined, SocketExtra>, id: string, payload: SubscribePayload) {
     if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
       return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
     }
@@ -123,11 +121,12 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
       document,
       operationName: payload.operationName,
       variableValues: payload.variables,
-      contextValue: await contextFactory(),
+      // Message fields read nothing from the context, so fast-path renders share one.
+      contextValue: renderContext,
       rootValue: { execute, subscribe } satisfies PipelineRoot,
     };
     const plan = planMessageAdded(args);
-    if (plan === null) return args;
+    if (plan === null) return { ...args, contextValue: await contextFactory() };
     if (Array.isArray(plan)) return (plan as readonly GraphQLError[]).map(withKnownCode);
     const messageAdded = plan as MessageAddedPlan;
     const request = await services.streams.check(messageAdded.roomId, messageAdded.after);
@@ -135,8 +134,9 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     return { ...args, rootValue: { fastPath } satisfies FastPathRoot };
   }
 
-  wss.on('connection', (socket: WebSocket & { extra?: SocketExtra }, request: IncomingMessage) => {
-    const extra: SocketExtra = { socket, request };
+  wss.on('connection', (socket: WebSocket & { extra?: SocketExtra }) => {
+    // Only what later steps need: the upgrade request (headers and all) is not kept per socket.
+    const extra: SocketExtra = { socket };
     socket.extra = extra;
     socket.on('error', (error) => logger.warn({ err: error }, 'websocket error'));
     const closed = server.opened(
@@ -158,7 +158,6 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     );
     socket.on('pong', answeredPing);
     socket.once('close', (code, reason) => {
-      clearTimeout(extra.expiryTimer);
       void closed(code, String(reason));
     });
   });
@@ -176,8 +175,9 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
   };
   options.httpServer.on('upgrade', onUpgrade);
 
-  // One timer for every socket, not one each: a peer that has not answered the previous
-  // ping by the next one is dropped, so a vanished client is gone within two intervals.
+  // Timers shared by every socket rather than one or two each (they add up at 10,000 sockets).
+  // Keep-alive: a peer that has not answered the previous ping by the next one is dropped,
+  // so a vanished client is gone within two intervals.
   const keepAlive = setInterval(() => {
     for (const socket of wss.clients as Set<WebSocket & { extra?: SocketExtra }>) {
       const extra = socket.extra;
@@ -191,6 +191,16 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     }
   }, config.keepAliveMs);
   keepAlive.unref();
+  // Token expiry: closed within EXPIRY_SWEEP_MS of it, so the client reconnects with a fresh
+  // token (graphql-ws retries 4403).
+  const expirySweep = setInterval(() => {
+    const now = Date.now();
+    for (const socket of wss.clients as Set<WebSocket & { extra?: SocketExtra }>) {
+      const viewer = socket.extra?.viewer;
+      if (viewer?.user && viewer.expiresAt <= now && socket.readyState === socket.OPEN) socket.close(CloseCode.Forbidden, 'token expired');
+    }
+  }, EXPIRY_SWEEP_MS);
+  expirySweep.unref();
 
   return {
     get connections() {
@@ -203,6 +213,7 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     async close(): Promise<void> {
       accepting = false;
       clearInterval(keepAlive);
+      clearInterval(expirySweep);
       options.httpServer.off('upgrade', onUpgrade);
       const open = [...wss.clients];
       await Promise.all(
@@ -221,6 +232,9 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     },
   };
 }
+
+/** How often open sockets are checked for an expired token. */
+const EXPIRY_SWEEP_MS = 250;
 
 /** Accepts `{ authorization: "Bearer <jwt>" }` or `{ token: "<jwt>" }`; a malformed value is an invalid token. */
 function tokenFrom(params: Record<string, unknown> | undefined): string | null {
