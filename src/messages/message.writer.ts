@@ -41,12 +41,15 @@ export class MessageWriter {
   write(message: NewMessage): Promise<Written> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (this.writing) return;
+      this.writing = true;
+      // Wait out the current turn of the event loop: the other requests read in the same turn
+      // join this batch. (On SQLite a write never yields, so without this every batch is one send.)
+      setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
