@@ -35,7 +35,9 @@ export function createHttpTransport(options: HttpOptions): Yoga {
     // Yoga's always-200 liveness answers at /livez; /health is readiness, below.
     healthCheckEndpoint: '/livez',
     landingPage: false,
-    graphiql: { title: 'Chat API', subscriptionsProtocol: 'WS' },
+    // GraphiQL runs subscriptions over SSE, so the Authorization header from its Headers tab
+    // reaches them too (its WebSocket mode would send no token in connection_init).
+    graphiql: { title: 'Chat API', subscriptionsProtocol: 'SSE' },
     cors: options.allowedOrigins ? { origin: options.allowedOrigins, credentials: false } : undefined,
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
