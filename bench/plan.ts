@@ -57,7 +57,7 @@ export function parsePlan(argv: string[]): Plan {
   }
   return {
     ...common,
-    fanoutSizes: [1_000, 5_000, 10_000],
+    fanoutSizes: process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(",").map(Number) : [1_000, 5_000, 10_000],
     // About 400,000 deliveries per burst: a few seconds at the rates seen here.
     burstMessages: (subscribers) => Math.min(400, Math.max(20, Math.round(400_000 / subscribers))),
     steadyMs: 8_000,

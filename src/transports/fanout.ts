@@ -118,6 +118,9 @@ export class ShapeRegistry {
   }
 }
 
+/** graphql-transport-ws speaks text frames; one options object for every send, not one per send. */
+const TEXT_FRAME = { binary: false } as const;
+
 /** How long a socket closed as a slow consumer has to read its backlog and the close frame. */
 const SLOW_CONSUMER_GRACE_MS = 10_000;
 
@@ -148,7 +151,7 @@ export class SocketMember implements FeedMember {
     }
     let tail = shared.get(this.shape) as Buffer | undefined;
     if (!tail) shared.set(this.shape, (tail = this.shape.render(message)));
-    socket.send(Buffer.concat([this.prefix, tail], this.prefix.length + tail.length), { binary: false });
+    socket.send(Buffer.concat([this.prefix, tail], this.prefix.length + tail.length), TEXT_FRAME);
   }
 }
 
