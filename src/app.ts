@@ -7,7 +7,7 @@ import { TokenService } from './identity/token.js';
 import { UserRepository } from './identity/user.repository.js';
 import { connectDatabase } from './infrastructure/db/connect.js';
 import { deploymentId, migrateToLatest } from './infrastructure/db/migrate.js';
-import { createCluster } from './infrastructure/pubsub/create.js';
+import { createCluster } from './infrastructure/cluster.js';
 import { resolveJwtSecret } from './infrastructure/secret.js';
 import { StreamRegistry } from './infrastructure/stream-registry.js';
 import { createLogger, type Logger } from './logger.js';

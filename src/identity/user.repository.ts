@@ -18,9 +18,4 @@ export class UserRepository {
   async findById(id: string): Promise<UserRow | null> {
     return (await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
   }
-
-  async findByIds(ids: readonly string[]): Promise<UserRow[]> {
-    if (ids.length === 0) return [];
-    return this.db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
-  }
 }

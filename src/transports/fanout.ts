@@ -112,10 +112,6 @@ export class ShapeRegistry {
   release(shape: Shape): void {
     if (--shape.members === 0 && this.shapes.get(shape.key) === shape) this.shapes.delete(shape.key);
   }
-
-  get size(): number {
-    return this.shapes.size;
-  }
 }
 
 /** graphql-transport-ws speaks text frames; one options object for every send, not one per send. */

@@ -203,12 +203,6 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
   expirySweep.unref();
 
   return {
-    get connections() {
-      return wss.clients.size;
-    },
-    get shapes() {
-      return shapes.size;
-    },
     /** Refuses new sockets and asks every open one to reconnect elsewhere. */
     async close(): Promise<void> {
       accepting = false;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../config.js';
-import type { Logger } from '../../logger.js';
-import { SoloPresenceCluster, type PresenceCluster } from '../../presence/presence.cluster.js';
-import { RedisPresenceCluster } from '../../presence/presence.redis.js';
-import { connectRedis } from '../redis/connections.js';
-import { InProcessPubSub } from './in-process.js';
-import type { PubSub } from './pubsub.js';
-import { RedisPubSubAdapter } from './redis.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { SoloPresenceCluster, type PresenceCluster } from '../presence/presence.cluster.js';
+import { RedisPresenceCluster } from '../presence/presence.redis.js';
+import { connectRedis } from './redis/connections.js';
+import { InProcessPubSub } from './pubsub/in-process.js';
+import type { PubSub } from './pubsub/pubsub.js';
+import { RedisPubSubAdapter } from './pubsub/redis.js';
 
 /** What instances share: events and presence. Redis when REDIS_URL is set; this process alone otherwise. */
 export interface Cluster {
