@@ -8,6 +8,7 @@ import { appError } from '../errors.js';
 import type { Viewer } from '../identity/identity.service.js';
 import { bearerToken } from '../identity/token.js';
 import type { Logger } from '../logger.js';
+import type { RoomStreamRequest } from '../messages/room-stream.service.js';
 import type { Context, Services } from '../schema/context.js';
 import { CloseCode } from './close-codes.js';
 import { createErrorMasker, withKnownCode } from './error-codes.js';
@@ -33,7 +34,7 @@ interface SocketExtra {
 
 /** Execution args on the fast path carry the plan to `subscribe` through rootValue. */
 interface FastPathRoot {
-  fastPath: { plan: MessageAddedPlan; request: Awaited<ReturnType<Services['streams']['check']>>; socket: WebSocket; id: string };
+  fastPath: { plan: MessageAddedPlan; request: RoomStreamRequest; socket: WebSocket; id: string };
 }
 interface PipelineRoot {
   subscribe: (args: ExecutionArgs) => unknown;
