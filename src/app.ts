@@ -2,26 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import type { Config } from './config.js';
-import { IdentityService } from './identity/identity.service.js';
-import { TokenService } from './identity/token.js';
-import { UserRepository } from './identity/user.repository.js';
 import { connectDatabase } from './infrastructure/db/connect.js';
-import { deploymentId, migrateToLatest } from './infrastructure/db/migrate.js';
-import { createCluster } from './infrastructure/cluster.js';
-import { resolveJwtSecret } from './infrastructure/secret.js';
-import { StreamRegistry } from './infrastructure/stream-registry.js';
+import { migrateToLatest } from './infrastructure/db/migrate.js';
 import { createLogger, type Logger } from './logger.js';
-import { MessageFeed } from './messages/message.feed.js';
-import { MessageRepository } from './messages/message.repository.js';
-import { MessageService } from './messages/message.service.js';
-import { RoomStreamService } from './messages/room-stream.service.js';
-import { PresenceService } from './presence/presence.service.js';
-import { RoomRepository } from './rooms/room.repository.js';
-import { RoomService } from './rooms/room.service.js';
 import type { Services } from './schema/context.js';
 import { buildSchema } from './schema/index.js';
-import { createHttpTransport } from './transports/http.js';
-import { attachWebSocketTransport } from './transports/websocket.js';
+import { createErrorPolicy } from './transports/error-policy.js';
+import { useMessageFanout } from './transports/fanout/message-fanout.js';
+import { createGraphQLPipeline } from './transports/pipeline.js';
+import { attachWebSocketTransport } from './transports/websocket/index.js';
+import { wireServices } from './wiring.js';
 
 export interface App {
   /** http://host:port/graphql once started: HTTP, SSE and WebSocket all live here. */
@@ -39,28 +29,13 @@ const REDIS_START_WAIT_MS = 2_000;
 /** In-flight HTTP requests (and SSE streams) get this long after stop() before being cut. */
 const DRAIN_MS = 3_000;
 
-/** Wires the server from a Config; nothing listens until start(). */
+/** The composition root: builds the server from a Config; nothing listens until start(). */
 export async function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   const db = connectDatabase(config.database);
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
-
-  const cluster = createCluster(config, await deploymentId(db), logger);
-  const pubsub = cluster.pubsub;
-  const tokens = new TokenService(resolveJwtSecret(config, logger), config.tokenTtlSeconds);
-  const messageRepository = new MessageRepository(db);
-  const rooms = new RoomService(new RoomRepository(db));
-  const messages = new MessageService(messageRepository, rooms, pubsub, logger);
-  const presence = new PresenceService(cluster.presence, config.presenceTtlSeconds * 1000, logger);
-  const feed = new MessageFeed(pubsub, messageRepository, logger);
-  const services: Services = {
-    identity: new IdentityService(new UserRepository(db), tokens),
-    rooms,
-    messages,
-    streams: new RoomStreamService(rooms, messages, feed, presence),
-    presence,
-    streamsOpen: new StreamRegistry(),
-  };
+  const wiring = await wireServices(config, db, logger);
+  const { services, events } = wiring;
 
   let stopping = false;
   const notReadyReason = async (): Promise<string | null> => {
@@ -70,11 +45,21 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     } catch {
       return 'database unreachable';
     }
-    return cluster.problem();
+    return events.problem();
   };
 
-  const yoga = createHttpTransport({ schema: buildSchema(), services, logger, allowedOrigins: config.allowedOrigins, notReadyReason });
-  const httpServer: Server = createServer(yoga);
+  const errorPolicy = createErrorPolicy(logger);
+  const fanout = useMessageFanout({ feeds: services.feeds, errorPolicy, maxBufferedBytes: config.websocket.maxBufferedBytes });
+  const pipeline = createGraphQLPipeline({
+    schema: buildSchema(),
+    services,
+    logger,
+    allowedOrigins: config.allowedOrigins,
+    errorPolicy,
+    plugins: [fanout],
+    notReadyReason,
+  });
+  const httpServer: Server = createServer(pipeline);
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
     // While stopping, a response ends its connection instead of keeping it for another request.
     if (stopping) response.setHeader('connection', 'close');
@@ -84,8 +69,9 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   });
   const websocket = attachWebSocketTransport({
     httpServer,
-    yoga,
+    pipeline,
     services,
+    errorPolicy,
     logger,
     allowedOrigins: config.allowedOrigins,
     config: config.websocket,
@@ -113,22 +99,21 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       port = (httpServer.address() as AddressInfo).port;
       // Usually Redis answers within milliseconds; when it is away the server serves anyway
       // (history, sending) and /health says why it is not ready.
-      await cluster.whenLive(REDIS_START_WAIT_MS);
+      await events.whenLive(REDIS_START_WAIT_MS);
       logger.info({ url: `http://${config.host}:${port}/graphql`, database: config.database.dialect, pubsub: config.redisUrl ? 'redis' : 'in-process' }, 'chat server listening');
     },
     async stop() {
       if (stopping) return;
       stopping = true;
       await websocket.close();
-      services.streamsOpen.endAll();
+      services.openStreams.endAll();
       // close() drops idle keep-alive connections; busy ones close after their response
-      // (see the 'request' listener below), so in-flight requests are answered, not reset.
+      // (see the 'request' listener above), so in-flight requests are answered, not reset.
       const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       const cut = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
       await drained;
       clearTimeout(cut);
-      await presence.close();
-      await pubsub.close();
+      await wiring.close();
       await db.destroy();
       logger.info('chat server stopped');
     },

@@ -35,3 +35,32 @@ export function pageSize(name: string, value: number | null | undefined, fallbac
   if (!Number.isInteger(value) || value < 1 || value > max) throw badInput(`${name} must be from 1 to ${max}, got ${value}`);
   return value;
 }
+
+/**
+ * Assembles a page from rows read in paging order with one row more than `size`
+ * (the extra row only tells that more exist). Forward pages (`first`/`after`)
+ * keep that order; backward pages (`last`/`before`, read newest first) are
+ * turned round so edges are oldest first. `fromCursor`: the page continues from
+ * a cursor, so there are rows on the side it came from.
+ */
+export function pageOf<T>(
+  rows: T[],
+  size: number,
+  cursorOf: (node: T) => string,
+  direction: 'forward' | 'backward',
+  fromCursor: boolean,
+): Connection<T> {
+  const more = rows.length > size;
+  const nodes = rows.slice(0, size);
+  if (direction === 'backward') nodes.reverse();
+  const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: direction === 'forward' ? more : fromCursor,
+      hasPreviousPage: direction === 'forward' ? fromCursor : more,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { builder } from '../schema/builder.js';
-import type { AuthPayload, User } from './identity.service.js';
+import type { AuthPayload } from './identity.service.js';
+import type { User } from './user.js';
 
 export const UserRef = builder.objectRef<User>('User').implement({
   description: "An anonymous participant. handle = nickname + '#' + tag, unique on the server.",

@@ -1,16 +1,10 @@
-import { badInput, appError, unauthenticated } from '../errors.js';
+import { badInput } from '../errors.js';
 import { uuidv7 } from '../infrastructure/ids.js';
 import { randomNickname, randomTag } from './nicknames.js';
-import type { TokenProblem, TokenService } from './token.js';
+import type { TokenService } from './token.js';
 import type { UserRepository } from './user.repository.js';
-import type { UserRow } from './user.table.js';
-
-export interface User {
-  id: string;
-  nickname: string;
-  tag: string;
-  handle: string;
-}
+import { handleOf, userOf, userRowToUser, type User } from './user.js';
+import type { Viewer } from './viewer.js';
 
 export interface AuthPayload {
   token: string;
@@ -18,21 +12,12 @@ export interface AuthPayload {
   user: User;
 }
 
-/** Who is calling: a user, or why there is none. Built once per request or socket. */
-export type Viewer =
-  | { user: User; problem: null; /** epoch ms when the token stops being valid */ expiresAt: number }
-  | { user: null; problem: TokenProblem };
-
 export const NICKNAME_MAX = 24;
 // Letters and digits of any script, and a few joiners; no '#', which separates the tag.
 const NICKNAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} _.\-']*$/u;
 /** With 10,000 tags a nickname is only "full" when almost all are taken; give up well before spinning. */
 const TAG_ATTEMPTS = 25;
 const KNOWN_USERS_CACHE = 100_000;
-
-export function userRowToUser(row: Pick<UserRow, 'id' | 'nickname' | 'tag'>): User {
-  return { id: row.id, nickname: row.nickname, tag: row.tag, handle: `${row.nickname}#${row.tag}` };
-}
 
 export class IdentityService {
   /** Users seen to exist; they are never deleted, so the cache only saves reads. */
@@ -66,7 +51,7 @@ export class IdentityService {
       if (this.knownUserIds.size >= KNOWN_USERS_CACHE) this.knownUserIds.clear();
       this.knownUserIds.add(sub);
     }
-    return { user: userRowToUser({ id: sub, nickname, tag }), problem: null, expiresAt: check.claims.exp * 1000 };
+    return { user: userOf(sub, nickname, tag), problem: null, expiresAt: check.claims.exp * 1000 };
   }
 
   private payloadFor(user: User): AuthPayload {
@@ -81,19 +66,14 @@ export class IdentityService {
         id: uuidv7(),
         nickname,
         tag,
-        handle: `${nickname}#${tag}`,
+        handle: handleOf(nickname, tag),
         created_at: new Date().toISOString(),
       });
       if (row) return userRowToUser(row);
     }
-    throw appError('RATE_LIMITED', `nickname "${nickname}" has no free tag left; choose another nickname`);
+    // The nickname is the input at fault (nearly all of its 10,000 tags are taken), not the caller's pace.
+    throw badInput(`nickname "${nickname}" has no free tag left; choose another nickname`);
   }
-}
-
-/** The viewer's user, or UNAUTHENTICATED saying why there is none. */
-export function requireUser(viewer: Viewer): User {
-  if (viewer.user) return viewer.user;
-  throw unauthenticated(`authentication required: ${viewer.problem}`);
 }
 
 function validateNickname(raw: string): string {

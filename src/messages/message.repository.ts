@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../infrastructure/db/connect.js';
 import type { Database } from '../infrastructure/db/database.js';
+import { userOf } from '../identity/user.js';
 import type { MessageRow, NewMessageRow } from './message.table.js';
 import type { Message } from './message.js';
 
@@ -26,7 +27,7 @@ export function messageRowToMessage(row: MessageWithSenderRow): Message {
     id: row.id,
     roomId: row.room_id,
     seq: row.seq,
-    sender: { id: row.sender_id, nickname: row.sender_nickname, tag: row.sender_tag, handle: `${row.sender_nickname}#${row.sender_tag}` },
+    sender: userOf(row.sender_id, row.sender_nickname, row.sender_tag),
     body: row.body,
     createdAt: row.created_at,
     clientMessageId: row.client_message_id,

@@ -1,9 +1,9 @@
 import { UserRef } from '../identity/identity.schema.js';
-import { requireUser } from '../identity/identity.service.js';
-import { PushQueue } from '../infrastructure/push-queue.js';
+import { requireUser } from '../identity/viewer.js';
 import { RoomRef } from '../rooms/room.schema.js';
 import { builder } from '../schema/builder.js';
 import { connectionOf } from '../schema/common.js';
+import { streamOf } from '../schema/streams.js';
 import type { Message } from './message.js';
 
 export const MessageRef = builder.objectRef<Message>('Message').implement({
@@ -76,15 +76,12 @@ builder.subscriptionField('messageAdded', (t) =>
       'message after it is delivered first, then live ones: no gap, no duplicate.',
     ].join('\n'),
     args: { roomId: t.arg.id({ required: true }), after: t.arg.id() },
-    // The general path (SSE, and WebSocket operations the fan-out fast path does not take):
-    // each subscriber gets its own queue and its own execution per event.
+    // The general path (SSE, and WebSocket operations the fan-out fast path does not take,
+    // transports/fanout/): each subscriber gets its own queue and its own execution per event.
     subscribe: async (_root, args, ctx) => {
       const user = requireUser(await ctx.viewer());
-      const request = await ctx.services.streams.check(String(args.roomId), args.after == null ? null : String(args.after));
-      const queue = ctx.services.streamsOpen.track(new PushQueue<Message>());
-      const close = await ctx.services.streams.open(user, request, { lastSeq: 0, deliver: (message) => queue.push(message) });
-      queue.onEnd(close);
-      return queue;
+      const request = await ctx.services.feeds.check(user, String(args.roomId), args.after == null ? null : String(args.after));
+      return streamOf<Message>(ctx, (push) => ctx.services.feeds.join(user, request, { lastSeq: 0, deliver: push }));
     },
     resolve: (message) => message,
   }),

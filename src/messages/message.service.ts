@@ -1,9 +1,10 @@
 import { badInput, notFound } from '../errors.js';
-import type { User } from '../identity/identity.service.js';
-import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
+import type { User } from '../identity/user.js';
+import type { ChatPubSub } from '../topics.js';
 import { errorMessage, type Logger } from '../logger.js';
-import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
-import { isRoomId, type RoomService } from '../rooms/room.service.js';
+import { decodeCursor, encodeCursor, pageOf, pageSize, type Connection } from '../paging.js';
+import { isRoomId } from '../rooms/room.js';
+import type { RoomService } from '../rooms/room.service.js';
 import type { MessageRepository } from './message.repository.js';
 import { MessageWriter } from './message.writer.js';
 import type { Message } from './message.js';
@@ -31,7 +32,7 @@ export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
     private readonly rooms: RoomService,
-    private readonly pubsub: PubSub,
+    private readonly pubsub: ChatPubSub,
     private readonly logger: Logger,
   ) {
     this.writer = new MessageWriter(messages);
@@ -66,18 +67,8 @@ export class MessageService {
     const beforeSeq = args.before == null ? null : cursorSeq(args.before);
     await this.rooms.get(args.roomId);
     const newestFirst = await this.messages.listBefore(args.roomId, beforeSeq, last + 1);
-    const page = newestFirst.slice(0, last).reverse();
-    const edges = page.map((node) => ({ cursor: encodeCursor(MESSAGE_CURSOR, node.seq), node }));
-    return {
-      edges,
-      pageInfo: {
-        hasPreviousPage: newestFirst.length > last,
-        // Paging backwards from a cursor, the messages at and after it are the next page.
-        hasNextPage: beforeSeq !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+    // Paging backwards from a cursor, the messages at and after it are the next page.
+    return pageOf(newestFirst, last, (message) => encodeCursor(MESSAGE_CURSOR, message.seq), 'backward', beforeSeq !== null);
   }
 
   /** The seq of message `messageId` in the room, for resuming after it; BAD_USER_INPUT if it is not there. */

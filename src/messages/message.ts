@@ -1,4 +1,4 @@
-import type { User } from '../identity/identity.service.js';
+import type { User } from '../identity/user.js';
 
 /**
  * A stored message with everything a delivery needs (the sender included), so

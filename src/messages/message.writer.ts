@@ -1,5 +1,5 @@
 import { notFound } from '../errors.js';
-import type { User } from '../identity/identity.service.js';
+import type { User } from '../identity/user.js';
 import { uuidv7 } from '../infrastructure/ids.js';
 import { messageRowToMessage, type MessageRepository } from './message.repository.js';
 import type { MessageRow, NewMessageRow } from './message.table.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { PubSub } from '../infrastructure/pubsub/pubsub.js';
+import type { ChatPubSub } from '../topics.js';
 import type { PresenceCluster } from './presence.cluster.js';
 import type { PresenceShare } from './presence.js';
 
@@ -12,7 +12,7 @@ import type { PresenceShare } from './presence.js';
 export class RedisPresenceCluster implements PresenceCluster {
   constructor(
     private readonly redis: Redis,
-    private readonly pubsub: PubSub,
+    private readonly pubsub: ChatPubSub,
     private readonly instanceId: string,
     private readonly ttlSeconds: number,
     /** The deployment id, so deployments sharing one Redis keep apart. */

@@ -1,7 +1,7 @@
-import { requireUser } from '../identity/identity.service.js';
-import { PushQueue } from '../infrastructure/push-queue.js';
+import { requireUser } from '../identity/viewer.js';
 import { RoomRef } from '../rooms/room.schema.js';
 import { builder } from '../schema/builder.js';
+import { streamOf } from '../schema/streams.js';
 
 interface ParticipantCount {
   roomId: string;
@@ -31,9 +31,7 @@ builder.subscriptionField('participantCount', (t) =>
       requireUser(await ctx.viewer());
       const roomId = String(args.roomId);
       await ctx.services.rooms.get(roomId);
-      const queue = ctx.services.streamsOpen.track(new PushQueue<ParticipantCount>(100));
-      queue.onEnd(await ctx.services.presence.watch(roomId, (count) => queue.push({ roomId, count })));
-      return queue;
+      return streamOf<ParticipantCount>(ctx, (push) => ctx.services.presence.watch(roomId, (count) => push({ roomId, count })), 100);
     },
     resolve: (event) => event,
   }),

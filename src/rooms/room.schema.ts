@@ -1,7 +1,7 @@
-import { requireUser } from '../identity/identity.service.js';
+import { requireUser } from '../identity/viewer.js';
 import { builder } from '../schema/builder.js';
 import { connectionOf } from '../schema/common.js';
-import type { Room } from './room.service.js';
+import type { Room } from './room.js';
 
 export const RoomRef = builder.objectRef<Room>('Room').implement({
   fields: (t) => ({

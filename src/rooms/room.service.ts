@@ -1,14 +1,8 @@
 import { badInput, notFound } from '../errors.js';
 import { uuidv7 } from '../infrastructure/ids.js';
-import { decodeCursor, encodeCursor, pageSize, type Connection } from '../paging.js';
+import { decodeCursor, encodeCursor, pageOf, pageSize, type Connection } from '../paging.js';
 import type { RoomRepository } from './room.repository.js';
-import type { RoomRow } from './room.table.js';
-
-export interface Room {
-  id: string;
-  title: string;
-  createdAt: Date;
-}
+import { isRoomId, roomRowToRoom, type Room } from './room.js';
 
 export const TITLE_MAX = 64;
 const ROOMS_PAGE_DEFAULT = 20;
@@ -17,15 +11,6 @@ const KNOWN_ROOMS_CACHE = 10_000;
 const ROOM_CURSOR = 'room';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
-
-/** Whether `id` could name a room at all; anything else is answered without asking the database. */
-export function isRoomId(id: string): boolean {
-  return UUID.test(id);
-}
-
-export function roomRowToRoom(row: RoomRow): Room {
-  return { id: row.id, title: row.title, createdAt: new Date(row.created_at) };
-}
 
 export class RoomService {
   /** Rooms are never changed or deleted, so one seen is known for good; saves a read per history page. */
@@ -66,16 +51,6 @@ export class RoomService {
     const first = pageSize('first', args.first, ROOMS_PAGE_DEFAULT, ROOMS_PAGE_MAX);
     const afterId = args.after == null ? null : decodeCursor(ROOM_CURSOR, args.after, UUID);
     const rows = await this.rooms.listAfter(afterId, first + 1);
-    const page = rows.slice(0, first).map(roomRowToRoom);
-    const edges = page.map((node) => ({ cursor: encodeCursor(ROOM_CURSOR, node.id), node }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: afterId !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+    return pageOf(rows.map(roomRowToRoom), first, (room) => encodeCursor(ROOM_CURSOR, room.id), 'forward', afterId !== null);
   }
 }

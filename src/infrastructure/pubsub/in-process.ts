@@ -1,12 +1,12 @@
-import { channelName, type Listener, type PubSub, type Topic, type Topics, type Unsubscribe } from './pubsub.js';
+import { channelName, type Listener, type PubSub, type TopicMap, type Unsubscribe } from './pubsub.js';
 
 /** The single-instance pub/sub: a map of channels to listeners, delivered synchronously. */
-export class InProcessPubSub implements PubSub {
+export class InProcessPubSub<Topics extends TopicMap> implements PubSub<Topics> {
   private readonly channels = new Map<string, Set<(payload: unknown) => void>>();
 
   constructor(private readonly onListenerError: (error: unknown) => void) {}
 
-  async publish<T extends Topic>(topic: T, key: string, payload: Topics[T]): Promise<void> {
+  async publish<T extends keyof Topics & string>(topic: T, key: string, payload: Topics[T]): Promise<void> {
     const listeners = this.channels.get(channelName(topic, key));
     if (!listeners) return;
     for (const listener of listeners) {
@@ -19,7 +19,7 @@ export class InProcessPubSub implements PubSub {
     }
   }
 
-  async subscribe<T extends Topic>(topic: T, key: string, listener: Listener<T>): Promise<Unsubscribe> {
+  async subscribe<T extends keyof Topics & string>(topic: T, key: string, listener: Listener<Topics[T]>): Promise<Unsubscribe> {
     const name = channelName(topic, key);
     let listeners = this.channels.get(name);
     if (!listeners) this.channels.set(name, (listeners = new Set()));

@@ -1,28 +1,20 @@
-import type { Message } from '../../messages/message.js';
-import type { PresenceShare } from '../../presence/presence.js';
-
 /**
- * Every topic and its payload, in one place. A channel is a topic plus a key
- * (a room id): one channel per room, so an instance hears only rooms it serves.
+ * Topics and their payloads, as the application declares them (src/topics.ts).
+ * A channel is a topic plus a key (a room id, say): one channel per key, so an
+ * instance hears only what it serves. Payloads are plain JSON: they cross Redis as they are.
  */
-export interface Topics {
-  /** A committed message, published after its transaction. */
-  'room.message': Message;
-  /** One instance's users in a room changed (see presence/). */
-  'room.presence': PresenceShare;
-}
+export type TopicMap = Record<string, unknown>;
 
-export type Topic = keyof Topics;
-export type Listener<T extends Topic> = (payload: Topics[T]) => void;
+export type Listener<P> = (payload: P) => void;
 export type Unsubscribe = () => Promise<void>;
 
 /**
  * The seam between delivery and transport of events. The in-process and Redis
  * implementations sit behind it; listeners run in publish order per channel.
  */
-export interface PubSub {
-  publish<T extends Topic>(topic: T, key: string, payload: Topics[T]): Promise<void>;
-  subscribe<T extends Topic>(topic: T, key: string, listener: Listener<T>): Promise<Unsubscribe>;
+export interface PubSub<Topics extends TopicMap> {
+  publish<T extends keyof Topics & string>(topic: T, key: string, payload: Topics[T]): Promise<void>;
+  subscribe<T extends keyof Topics & string>(topic: T, key: string, listener: Listener<Topics[T]>): Promise<Unsubscribe>;
   /**
    * Called after the link that carries events was lost and came back: events
    * published meanwhile may be lost, so subscribers re-read what they missed.
@@ -31,6 +23,6 @@ export interface PubSub {
   close(): Promise<void>;
 }
 
-export function channelName(topic: Topic, key: string): string {
+export function channelName(topic: string, key: string): string {
   return `${topic}:${key}`;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Logger } from '../../logger.js';
 import type { RedisConnections } from '../redis/connections.js';
-import { channelName, type Listener, type PubSub, type Topic, type Topics, type Unsubscribe } from './pubsub.js';
+import { channelName, type Listener, type PubSub, type TopicMap, type Unsubscribe } from './pubsub.js';
 
 /** How often the subscriber link proves it still carries messages, and how late a proof may be. */
 const LIVENESS_INTERVAL_MS = 500;
@@ -28,7 +28,7 @@ interface PendingSubscriptions {
  * those whose links never dropped: once it can publish again, it asks all of
  * them to resync.
  */
-export class RedisPubSubAdapter implements PubSub {
+export class RedisPubSubAdapter<Topics extends TopicMap> implements PubSub<Topics> {
   private readonly pubsub: RedisPubSub;
   private readonly resyncListeners: (() => void)[] = [];
   private readonly liveWaiters: (() => void)[] = [];
@@ -71,7 +71,7 @@ export class RedisPubSubAdapter implements PubSub {
     return this.degradedReason;
   }
 
-  async publish<T extends Topic>(topic: T, key: string, payload: Topics[T]): Promise<void> {
+  async publish<T extends keyof Topics & string>(topic: T, key: string, payload: Topics[T]): Promise<void> {
     try {
       await this.pubsub.publish(this.channel(channelName(topic, key)), payload);
     } catch (error) {
@@ -85,7 +85,7 @@ export class RedisPubSubAdapter implements PubSub {
    * away: the subscription then completes on reconnect, and the resync that
    * follows fills whatever was published meanwhile.
    */
-  async subscribe<T extends Topic>(topic: T, key: string, listener: Listener<T>): Promise<Unsubscribe> {
+  async subscribe<T extends keyof Topics & string>(topic: T, key: string, listener: Listener<Topics[T]>): Promise<Unsubscribe> {
     const subscribed = this.subscribeChannel(this.channel(channelName(topic, key)), listener as (payload: unknown) => void);
     if (this.degradedReason === null) {
       const id = await subscribed;

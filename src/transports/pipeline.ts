@@ -1,35 +1,43 @@
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { bearerToken } from '../identity/token.js';
-import type { Viewer } from '../identity/identity.service.js';
+import type { Viewer } from '../identity/viewer.js';
 import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
-import { createErrorMasker, withKnownCode } from './error-codes.js';
+import type { ErrorPolicy } from './error-policy.js';
 
-/** What the WebSocket transport hands to the shared pipeline instead of an HTTP request. */
-export interface SocketContext {
+/**
+ * What a transport other than HTTP hands the pipeline instead of a request
+ * (graphql-ws: the viewer it authenticated at connection_init, and where a
+ * subscription's events go for the fan-out fast path).
+ */
+export interface TransportContext {
   viewer?: Viewer;
 }
 
-export type Yoga = YogaServerInstance<SocketContext, Context>;
+export type GraphQLPipeline = YogaServerInstance<TransportContext, Context>;
 
-export interface HttpOptions {
+export interface PipelineOptions {
   schema: GraphQLSchema;
   services: Services;
   logger: Logger;
   allowedOrigins: string[] | null;
+  errorPolicy: ErrorPolicy;
+  /** Plugins of other transports (the fan-out fast path), run before the error policy. */
+  plugins?: Plugin[];
   /** null when ready; otherwise why not, for /health. */
   notReadyReason: () => Promise<string | null>;
 }
 
 /**
  * The one GraphQL pipeline: HTTP and SSE go through it directly, WebSocket
- * subscriptions through yoga.getEnveloped(), so parsing, validation, context
- * and error masking are the same on every transport.
+ * operations through its getEnveloped(), so parsing, validation, context,
+ * error codes and masking (and every limit added as a plugin) are the same on
+ * every transport.
  */
-export function createHttpTransport(options: HttpOptions): Yoga {
+export function createGraphQLPipeline(options: PipelineOptions): GraphQLPipeline {
   const { services, logger } = options;
-  return createYoga<SocketContext, Context>({
+  return createYoga<TransportContext, Context>({
     schema: options.schema,
     graphqlEndpoint: '/graphql',
     // Yoga's always-200 liveness answers at /livez; /health is readiness, below.
@@ -45,7 +53,8 @@ export function createHttpTransport(options: HttpOptions): Yoga {
       warn: (...args) => logger.warn(args.join(' ')),
       error: (...args) => logger.error(args.join(' ')),
     },
-    maskedErrors: { maskError: createErrorMasker(logger) },
+    // Masking is the error policy's (one plugin for codes and masking on every transport).
+    maskedErrors: false,
     context: ({ request, viewer }): Context => {
       let resolved: Promise<Viewer> | undefined = viewer ? Promise.resolve(viewer) : undefined;
       return {
@@ -64,17 +73,9 @@ export function createHttpTransport(options: HttpOptions): Yoga {
           });
         },
       }),
-      useKnownErrorCodes(),
+      ...(options.plugins ?? []),
+      // Last, so it sees what the plugins before it made (and the fast path's mark on subscribe).
+      options.errorPolicy.plugin,
     ],
   });
-}
-
-function useKnownErrorCodes(): Plugin {
-  return {
-    onResultProcess({ result, setResult }) {
-      if (Symbol.asyncIterator in result) return;
-      const fix = (r: { errors?: readonly GraphQLError[] }) => (r.errors ? { ...r, errors: r.errors.map(withKnownCode) } : r);
-      setResult(Array.isArray(result) ? result.map(fix) : fix(result));
-    },
-  };
 }

@@ -1,5 +1,6 @@
-import type { PubSub, Unsubscribe } from '../infrastructure/pubsub/pubsub.js';
+import type { Unsubscribe } from '../infrastructure/pubsub/pubsub.js';
 import type { Logger } from '../logger.js';
+import type { ChatPubSub } from '../topics.js';
 import type { MessageRepository } from './message.repository.js';
 import type { Message } from './message.js';
 
@@ -17,30 +18,66 @@ export interface FeedMember {
   deliver(message: Message, shared: Map<unknown, unknown>): void;
 }
 
+/** The source a feed reads from when the live stream has a gap. */
+export type FeedStore = Pick<MessageRepository, 'listAfter' | 'latestSeq'>;
+
 const READ_BATCH = 500;
 
 /**
- * A room's live stream inside this process: one pub/sub subscription however
+ * A room's live feed inside this process: one pub/sub subscription however
  * many members, events put in seq order, and any gap (a lost or late event, a
  * pub/sub outage) filled from the database before later messages go out.
  */
-class RoomChannel {
-  /** The seq of the newest message dispatched to live members; -1 until the channel is ready. */
+export class RoomFeed {
+  /** The seq of the newest message dispatched to live members; -1 until the feed has started. */
   seq = -1;
-  readonly live = new Set<FeedMember>();
-  members = 0;
-  closed = false;
+  private readonly live = new Set<FeedMember>();
+  /** Members joined, live or still replaying; the feed closes when the last one leaves. */
+  private members = 0;
+  private isClosed = false;
   /** Events that arrived ahead of a gap, waiting for it to be filled. */
   private readonly early = new Map<number, Message>();
   private filling = false;
   private fillAgain = false;
-  unsubscribe: Unsubscribe | null = null;
+  private unsubscribe: Unsubscribe | null = null;
 
   constructor(
     readonly roomId: string,
-    private readonly messages: MessageRepository,
+    private readonly store: FeedStore,
     private readonly logger: Logger,
   ) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Holds the pub/sub subscription that feeds this room, released by close(). */
+  attach(unsubscribe: Unsubscribe): void {
+    this.unsubscribe = unsubscribe;
+  }
+
+  /** Counts a member in; it receives nothing until goLive(). */
+  addMember(): void {
+    this.members++;
+  }
+
+  /** From now on the member receives every dispatched message above its lastSeq. */
+  goLive(member: FeedMember): void {
+    this.live.add(member);
+  }
+
+  /** Removes a member; true when it was the last one, so the feed should close. */
+  removeMember(member: FeedMember): boolean {
+    this.live.delete(member);
+    return --this.members === 0;
+  }
+
+  /** Stops for good: no more members, the pub/sub subscription released. */
+  close(): void {
+    this.isClosed = true;
+    this.unsubscribe?.().catch((error) => this.logger.warn({ err: error, roomId: this.roomId }, 'pub/sub unsubscribe failed'));
+    this.unsubscribe = null;
+  }
 
   receive(message: Message): void {
     if (this.seq < 0 || message.seq > this.seq + 1) {
@@ -66,7 +103,7 @@ class RoomChannel {
       do {
         this.fillAgain = false;
         for (;;) {
-          const rows = await this.messages.listAfter(this.roomId, this.seq, READ_BATCH);
+          const rows = await this.store.listAfter(this.roomId, this.seq, READ_BATCH);
           for (const row of rows) if (row.seq === this.seq + 1) this.dispatch(row);
           this.drainEarly();
           if (rows.length < READ_BATCH && this.early.size === 0) break;
@@ -80,6 +117,7 @@ class RoomChannel {
     }
   }
 
+  /** Starts dispatching from the room's newest committed seq; earlier events were already in the database. */
   start(latestSeq: number): void {
     this.seq = latestSeq;
     for (const seq of this.early.keys()) if (seq <= latestSeq) this.early.delete(seq);
@@ -111,17 +149,17 @@ class RoomChannel {
   }
 }
 
-/** Every room's live stream in this process; members join with an optional resume point. */
-export class MessageFeed {
-  private readonly channels = new Map<string, Promise<RoomChannel>>();
+/** Every room's feed in this process; members join with an optional resume point. */
+export class RoomFeeds {
+  private readonly feeds = new Map<string, Promise<RoomFeed>>();
 
   constructor(
-    private readonly pubsub: PubSub,
-    private readonly messages: MessageRepository,
+    private readonly pubsub: ChatPubSub,
+    private readonly store: FeedStore,
     private readonly logger: Logger,
   ) {
     pubsub.onResync(() => {
-      for (const pending of this.channels.values()) void pending.then((channel) => channel.fill());
+      for (const pending of this.feeds.values()) void pending.then((feed) => feed.fill());
     });
   }
 
@@ -131,23 +169,22 @@ export class MessageFeed {
    * without, it gets messages newer than the moment it joined. Resolves with leave().
    */
   async join(roomId: string, afterSeq: number | null, member: FeedMember): Promise<() => void> {
-    let channel = await this.channelFor(roomId);
-    // The last member may have left while we waited, closing the channel we were handed.
-    while (channel.closed) channel = await this.channelFor(roomId);
-    channel.members++;
+    let feed = await this.feedFor(roomId);
+    // The last member may have left while we waited, closing the feed we were handed.
+    while (feed.closed) feed = await this.feedFor(roomId);
+    feed.addMember();
     let left = false;
     const leave = () => {
       if (left) return;
       left = true;
-      channel.live.delete(member);
-      if (--channel.members === 0) this.close(channel);
+      if (feed.removeMember(member)) this.close(feed);
     };
     try {
       if (afterSeq === null) {
-        member.lastSeq = channel.seq;
-        channel.live.add(member);
+        member.lastSeq = feed.seq;
+        feed.goLive(member);
       } else {
-        await this.replay(channel, member, afterSeq, () => left);
+        await this.replay(feed, member, afterSeq, () => left);
       }
     } catch (error) {
       leave();
@@ -163,17 +200,17 @@ export class MessageFeed {
    * slip in between), so nothing dispatched meanwhile can be missed; anything
    * replayed beyond it is skipped by lastSeq.
    */
-  private async replay(channel: RoomChannel, member: FeedMember, afterSeq: number, hasLeft: () => boolean): Promise<void> {
+  private async replay(feed: RoomFeed, member: FeedMember, afterSeq: number, hasLeft: () => boolean): Promise<void> {
     member.lastSeq = afterSeq;
     while (!hasLeft()) {
-      if (member.lastSeq >= channel.seq) {
-        channel.live.add(member);
+      if (member.lastSeq >= feed.seq) {
+        feed.goLive(member);
         return;
       }
-      const rows = await this.messages.listAfter(channel.roomId, member.lastSeq, READ_BATCH);
-      // Everything the channel dispatched is committed, so this cannot happen; never spin on it.
+      const rows = await this.store.listAfter(feed.roomId, member.lastSeq, READ_BATCH);
+      // Everything the feed dispatched is committed, so this cannot happen; never spin on it.
       if (rows.length === 0) {
-        if (!hasLeft()) channel.live.add(member);
+        if (!hasLeft()) feed.goLive(member);
         return;
       }
       for (const row of rows) {
@@ -185,37 +222,36 @@ export class MessageFeed {
     }
   }
 
-  private channelFor(roomId: string): Promise<RoomChannel> {
-    let pending = this.channels.get(roomId);
+  private feedFor(roomId: string): Promise<RoomFeed> {
+    let pending = this.feeds.get(roomId);
     if (!pending) {
       pending = this.open(roomId);
-      this.channels.set(roomId, pending);
+      this.feeds.set(roomId, pending);
       const opening = pending;
       opening.catch(() => {
-        if (this.channels.get(roomId) === opening) this.channels.delete(roomId);
+        if (this.feeds.get(roomId) === opening) this.feeds.delete(roomId);
       });
     }
     return pending;
   }
 
-  private async open(roomId: string): Promise<RoomChannel> {
-    const channel = new RoomChannel(roomId, this.messages, this.logger);
+  private async open(roomId: string): Promise<RoomFeed> {
+    const feed = new RoomFeed(roomId, this.store, this.logger);
     // Subscribe first, then read the newest seq: whatever is committed after the read arrives as an event.
-    channel.unsubscribe = await this.pubsub.subscribe('room.message', roomId, (message) => channel.receive(message));
+    feed.attach(await this.pubsub.subscribe('room.message', roomId, (message) => feed.receive(message)));
     try {
-      channel.start(await this.messages.latestSeq(roomId));
+      feed.start(await this.store.latestSeq(roomId));
     } catch (error) {
-      // Nobody will ever hold this channel, so nobody else would unsubscribe it.
-      channel.closed = true;
-      channel.unsubscribe().catch((e) => this.logger.warn({ err: e, roomId }, 'pub/sub unsubscribe failed'));
+      // Nobody will ever hold this feed, so nobody else would release its subscription.
+      feed.close();
       throw error;
     }
-    return channel;
+    return feed;
   }
 
-  private close(channel: RoomChannel): void {
-    channel.closed = true;
-    this.channels.delete(channel.roomId);
-    channel.unsubscribe?.().catch((error) => this.logger.warn({ err: error, roomId: channel.roomId }, 'pub/sub unsubscribe failed'));
+  private close(feed: RoomFeed): void {
+    // The room's only open feed is this one: a new one is opened only after it is gone.
+    this.feeds.delete(feed.roomId);
+    feed.close();
   }
 }

@@ -1,0 +1,120 @@
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
+export const UNEXPECTED_MESSAGE = 'Unexpected error.';
+
+/**
+ * Marks a subscribe function whose events never pass through the pipeline: the
+ * fan-out fast path renders them itself, through this same policy
+ * (`ErrorPolicy.forClient`). The policy then leaves its stream unwrapped, which
+ * saves two iterator wrappers per idle subscription.
+ */
+export const SELF_RENDERED = Symbol('events rendered by the subscribe function');
+
+export interface ErrorPolicy {
+  /** The one plugin: every phase on every transport (HTTP, SSE, graphql-ws). */
+  plugin: Plugin;
+  /**
+   * An error as clients may see it. Errors made on purpose (appError, and
+   * graphql-js's and Yoga's own request errors) keep their message, with the
+   * code mapped onto ERROR_CODES; anything else is a bug or an outage: the
+   * client gets "Unexpected error." with INTERNAL_SERVER_ERROR, the operator the whole error.
+   */
+  forClient(error: unknown): GraphQLError;
+}
+
+export function createErrorPolicy(logger: Logger): ErrorPolicy {
+  const forClient = (error: unknown): GraphQLError => (isExpected(error) ? withKnownCode(error) : masked(error, logger));
+  const fixResult = <R extends ExecutionResult>(result: R): R =>
+    result.errors?.length ? { ...result, errors: result.errors.map(forClient) } : result;
+  const fixStream = {
+    onNext: ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) => setResult(fixResult(result)),
+  };
+
+  const plugin: Plugin = {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof Error) replaceParseResult(forClient(result));
+    },
+    onValidate: () => ({ result, setResult }) => {
+      if (result.length > 0) setResult(result.map(forClient));
+    },
+    onExecute: () => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (isAsyncIterable(result)) return fixStream;
+        setResult(fixResult(result));
+        return undefined;
+      },
+    }),
+    onSubscribe: ({ subscribeFn }) => {
+      const selfRendered = SELF_RENDERED in subscribeFn;
+      return {
+        onSubscribeResult: ({ result, setResult }) => {
+          if (!isAsyncIterable(result)) return setResult(fixResult(result));
+          return selfRendered ? undefined : fixStream;
+        },
+        // An iterator that throws mid-stream (a subscriber too slow for its queue, an outage).
+        onSubscribeError: selfRendered ? undefined : ({ error, setError }) => setError(forClient(error)),
+      };
+    },
+    // HTTP and SSE: errors of the request itself (a malformed body, a GET mutation) arise before
+    // execution, in Yoga, and reach clients only through here.
+    onResultProcess: ({ result, setResult }) => {
+      if (isAsyncIterable(result)) return;
+      setResult(Array.isArray(result) ? result.map(fixResult) : fixResult(result));
+    },
+  };
+  return { plugin, forClient };
+}
+
+/** Made on purpose: a GraphQLError all the way down, not marked unexpected. */
+function isExpected(error: unknown): error is GraphQLError {
+  let current: unknown = error;
+  while (current instanceof GraphQLError) {
+    if (current.extensions?.unexpected === true || current.extensions?.code === 'INTERNAL_SERVER_ERROR') return false;
+    if (current.originalError == null) return true;
+    current = current.originalError;
+  }
+  return false;
+}
+
+/**
+ * graphql-js and Yoga name their request errors with codes of their own (or
+ * none); clients see them as BAD_USER_INPUT. Every other extension stays (the
+ * `http` status Yoga chose among them), but for the JSON parser's exception that
+ * Yoga attaches to a malformed body's error: the message says enough.
+ */
+function withKnownCode(error: GraphQLError): GraphQLError {
+  const code = error.extensions?.code;
+  const known = typeof code === 'string' && KNOWN_CODES.has(code);
+  if (known && !('originalError' in error.extensions)) return error;
+  const { originalError: _parserException, ...extensions } = error.extensions;
+  const fallback: ErrorCode = 'BAD_USER_INPUT';
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError ?? undefined,
+    extensions: { ...extensions, code: known ? code : fallback },
+  });
+}
+
+function masked(error: unknown, logger: Logger): GraphQLError {
+  const located = error instanceof GraphQLError ? error : null;
+  const original = located?.originalError ?? error;
+  logger.error({ err: original, path: located?.path }, 'unexpected error (masked for the client)');
+  return createGraphQLError(UNEXPECTED_MESSAGE, {
+    nodes: located?.nodes,
+    source: located?.source,
+    positions: located?.positions,
+    path: located?.path,
+    extensions: {
+      code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode,
+      unexpected: true,
+      ...(located?.extensions?.http ? { http: located.extensions.http } : {}),
+    },
+  });
+}

@@ -1,0 +1,116 @@
+import type { ExecutionArgs } from 'graphql';
+import { makeServer, type Context as GraphQLWsContext, type SubscribePayload } from 'graphql-ws';
+import type { WebSocketConfig } from '../../config.js';
+import { appError } from '../../errors.js';
+import { bearerToken } from '../../identity/token.js';
+import type { Services } from '../../schema/context.js';
+import { CloseCode } from '../close-codes.js';
+import type { ErrorPolicy } from '../error-policy.js';
+import type { FanoutContext } from '../fanout/message-fanout.js';
+import type { GraphQLPipeline, TransportContext } from '../pipeline.js';
+import type { SocketSession } from './socket-session.js';
+
+type ConnectionParams = Record<string, unknown> | undefined;
+type SocketContext = GraphQLWsContext<ConnectionParams, SocketSession>;
+
+/** The pipeline's execute and subscribe for one prepared operation, and the end of its start. */
+interface PreparedRun {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+  settle: () => void;
+}
+
+export interface OperationsOptions {
+  pipeline: GraphQLPipeline;
+  services: Services;
+  errorPolicy: ErrorPolicy;
+  config: WebSocketConfig;
+}
+
+/**
+ * graphql-ws's protocol core with the shared pipeline behind it: authenticates
+ * once at connection_init, then runs every operation through
+ * pipeline.getEnveloped(), so each one is parsed, validated, authorized,
+ * limited and has its errors coded and masked exactly as over HTTP.
+ */
+export function createProtocolServer(options: OperationsOptions) {
+  const { pipeline, services, errorPolicy, config } = options;
+  const runs = new WeakMap<ExecutionArgs, PreparedRun>();
+
+  async function prepare(ctx: SocketContext, id: string, payload: SubscribePayload) {
+    if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
+      return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
+    }
+    const session = ctx.extra;
+    const initial: TransportContext & FanoutContext = { viewer: session.viewer ?? undefined, fanoutSink: { socket: session.socket, subscriptionId: id } };
+    const { schema, execute, subscribe, contextFactory, parse, validate } = pipeline.getEnveloped(initial);
+    let document;
+    try {
+      document = parse(payload.query);
+    } catch (error) {
+      return [errorPolicy.forClient(error)];
+    }
+    const errors = validate(schema, document);
+    if (errors.length > 0) return errors;
+    const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
+    return { args, run: { execute, subscribe } };
+  }
+
+  /** Runs the operation's pipeline call and marks its start settled, however it ends. */
+  async function run(args: ExecutionArgs, call: 'execute' | 'subscribe'): Promise<never> {
+    const prepared = runs.get(args)!;
+    runs.delete(args);
+    try {
+      return (await prepared[call](args)) as never;
+    } finally {
+      prepared.settle();
+    }
+  }
+
+  return makeServer<ConnectionParams, SocketSession>({
+    connectionInitWaitTimeout: config.connectionInitTimeoutMs,
+
+    onConnect: async (ctx) => {
+      const viewer = await services.identity.viewerFromToken(tokenFrom(ctx.connectionParams));
+      const session = ctx.extra;
+      const { socket } = session;
+      // Gone while its token was checked: nothing more to do for it.
+      if (socket.readyState !== socket.OPEN) return false;
+      if (!viewer.user) {
+        socket.close(CloseCode.Forbidden, viewer.problem);
+        return false;
+      }
+      // From now on the expiry sweep closes the socket when the token expires.
+      session.viewer = viewer;
+      return true;
+    },
+
+    onSubscribe: async (ctx, id, payload) => {
+      const settle = ctx.extra.startOperation(id);
+      try {
+        const prepared = await prepare(ctx, id, payload);
+        if (Array.isArray(prepared)) {
+          settle();
+          return prepared;
+        }
+        runs.set(prepared.args, { ...prepared.run, settle });
+        return prepared.args;
+      } catch (error) {
+        // An unexpected failure (the database, say) fails that operation, masked, not the whole socket.
+        settle();
+        return [errorPolicy.forClient(error)];
+      }
+    },
+
+    subscribe: (args) => run(args, 'subscribe'),
+    execute: (args) => run(args, 'execute'),
+  });
+}
+
+/** Accepts `{ authorization: "Bearer <jwt>" }` or `{ token: "<jwt>" }`; a malformed value is an invalid token. */
+function tokenFrom(params: ConnectionParams): string | null {
+  const authorization = params?.authorization ?? params?.Authorization;
+  if (typeof authorization === 'string') return bearerToken(authorization) ?? 'malformed';
+  if (typeof params?.token === 'string') return params.token;
+  return null;
+}

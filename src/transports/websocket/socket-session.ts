@@ -1,0 +1,102 @@
+import type { WebSocket } from 'ws';
+import type { Viewer } from '../../identity/viewer.js';
+
+/** The viewer of an authenticated socket; the expiry sweep closes the socket at its `expiresAt`. */
+export type SocketViewer = Extract<Viewer, { problem: null }>;
+
+/** Messages a socket may send while one of its operations is starting; past that it is flooding. */
+export const MAX_HELD_MESSAGES = 1_000;
+
+/**
+ * What the transport knows of one socket, kept off the socket itself (graphql-ws
+ * carries it as `ctx.extra`; the shared sweeps find it through `sessionOf`).
+ *
+ * It also orders the socket's incoming messages around operation starts:
+ * graphql-ws forgets an id when it is completed, so `subscribe x, complete x,
+ * subscribe x` in one burst would start the second `x` while the first is still
+ * starting, and the first, finishing later, would take the second's place and
+ * be left running, unseen, holding its room's presence after the socket closes.
+ * A subscribe for an id that is still starting therefore waits (with everything
+ * sent after it) until that start has settled.
+ */
+export class SocketSession {
+  viewer: SocketViewer | null = null;
+  /** A ping went out and no pong came back yet. */
+  awaitingPong = false;
+  /** Ids whose operation is starting, each with a promise that resolves when graphql-ws holds the result. */
+  private starting: Map<string, Promise<void>> | null = null;
+  /** Messages held back, in order, behind a subscribe whose id is still starting. */
+  private held: string[] | null = null;
+
+  constructor(
+    readonly socket: WebSocket,
+    /** Hands a message to graphql-ws; rejects only on a broken protocol handler. */
+    private readonly handle: (message: string) => void,
+    /** Called when the socket sends more than MAX_HELD_MESSAGES while held back. */
+    private readonly onFlood: () => void,
+  ) {}
+
+  /** A message from the peer. */
+  receive(message: string): void {
+    if (this.held) {
+      if (this.held.length >= MAX_HELD_MESSAGES) return this.onFlood();
+      this.held.push(message);
+      return;
+    }
+    if (this.startingIdOf(message) !== null) {
+      this.held = [message];
+      void this.release();
+      return;
+    }
+    this.handle(message);
+  }
+
+  /** Marks `id` as starting; call the returned function once graphql-ws has the outcome. */
+  startOperation(id: string): () => void {
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    (this.starting ??= new Map()).set(id, settled);
+    return () => {
+      if (this.starting?.get(id) === settled) this.starting.delete(id);
+      settle();
+    };
+  }
+
+  private async release(): Promise<void> {
+    while (this.held && this.held.length > 0) {
+      const next = this.held[0]!;
+      const id = this.startingIdOf(next);
+      if (id !== null) {
+        await this.starting!.get(id);
+        // graphql-ws stores the outcome a few microtasks after our hook returns it.
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      this.held.shift();
+      this.handle(next);
+    }
+    this.held = null;
+  }
+
+  /** The id of a subscribe message for an id that is starting, else null (parsed only while some id is). */
+  private startingIdOf(message: string): string | null {
+    if (!this.starting || this.starting.size === 0) return null;
+    try {
+      const parsed = JSON.parse(message) as { type?: unknown; id?: unknown };
+      return parsed.type === 'subscribe' && typeof parsed.id === 'string' && this.starting.has(parsed.id) ? parsed.id : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+const sessions = new WeakMap<WebSocket, SocketSession>();
+
+export function openSession(session: SocketSession): SocketSession {
+  sessions.set(session.socket, session);
+  return session;
+}
+
+export function sessionOf(socket: WebSocket): SocketSession | undefined {
+  return sessions.get(socket);
+}

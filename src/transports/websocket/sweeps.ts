@@ -1,0 +1,51 @@
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../close-codes.js';
+import { sessionOf } from './socket-session.js';
+
+/** How often open sockets are checked for an expired token. */
+export const EXPIRY_SWEEP_MS = 250;
+
+/**
+ * Timers shared by every socket rather than one or two each (they add up at
+ * 10,000 sockets; Node keeps a timer list per distinct duration).
+ *
+ * Keep-alive: a peer that has not answered the previous ping by the next one is
+ * dropped, so a vanished client is gone within two intervals. Token expiry: a
+ * socket is closed 4403 "token expired" within EXPIRY_SWEEP_MS of it, so the
+ * client reconnects with a fresh token (graphql-ws retries 4403).
+ */
+export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number): () => void {
+  const keepAlive = setInterval(() => {
+    for (const socket of sockets) {
+      const session = sessionOf(socket);
+      if (!session) continue;
+      if (session.awaitingPong) {
+        socket.terminate();
+        continue;
+      }
+      session.awaitingPong = true;
+      socket.ping();
+    }
+  }, keepAliveMs);
+  keepAlive.unref();
+
+  const expiry = setInterval(() => {
+    const now = Date.now();
+    for (const socket of sockets) {
+      const viewer = sessionOf(socket)?.viewer;
+      if (viewer && viewer.expiresAt <= now && socket.readyState === socket.OPEN) socket.close(CloseCode.Forbidden, 'token expired');
+    }
+  }, EXPIRY_SWEEP_MS);
+  expiry.unref();
+
+  return () => {
+    clearInterval(keepAlive);
+    clearInterval(expiry);
+  };
+}
+
+/** The pong listener every socket shares: the peer is alive. */
+export function answeredPing(this: WebSocket): void {
+  const session = sessionOf(this);
+  if (session) session.awaitingPong = false;
+}
