@@ -86,6 +86,8 @@ export function createProtocolServer(options: OperationsOptions) {
     },
 
     onSubscribe: async (ctx, id, payload) => {
+      // A frame graphql-ws was still working through when the socket closed starts nothing.
+      if (ctx.extra.closed) return [appError('BAD_USER_INPUT', 'the connection is closed')];
       const settle = ctx.extra.startOperation(id);
       try {
         const prepared = await prepare(ctx, id, payload);

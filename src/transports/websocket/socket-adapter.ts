@@ -40,6 +40,7 @@ export function adaptSocket(socket: WebSocket, server: ProtocolServer, logger: L
     session,
   );
   socket.once('close', (code, reason) => {
+    session.close();
     void closed(code, String(reason));
   });
 }

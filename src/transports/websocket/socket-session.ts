@@ -27,6 +27,7 @@ export class SocketSession {
   private starting: Map<string, Promise<void>> | null = null;
   /** Messages held back, in order, behind a subscribe whose id is still starting. */
   private held: string[] | null = null;
+  private isClosed = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -36,8 +37,19 @@ export class SocketSession {
     private readonly onFlood: () => void,
   ) {}
 
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The socket closed: messages still held back are dropped, never started after the fact. */
+  close(): void {
+    this.isClosed = true;
+    this.held = null;
+  }
+
   /** A message from the peer. */
   receive(message: string): void {
+    if (this.isClosed) return;
     if (this.held) {
       if (this.held.length >= MAX_HELD_MESSAGES) return this.onFlood();
       this.held.push(message);
@@ -64,7 +76,7 @@ export class SocketSession {
 
   private async release(): Promise<void> {
     while (this.held && this.held.length > 0) {
-      const next = this.held[0]!;
+      const next: string = this.held[0]!;
       const id = this.startingIdOf(next);
       if (id !== null) {
         await this.starting!.get(id);
@@ -72,6 +84,8 @@ export class SocketSession {
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
+      // Closed while waiting: close() dropped the rest.
+      if (this.isClosed) return;
       this.held.shift();
       this.handle(next);
     }
