@@ -1,6 +1,7 @@
 import { builder } from '../schema/builder.js';
 import type { AuthPayload } from './identity.service.js';
 import type { User } from './user.js';
+import { requireUser } from './viewer.js';
 
 export const UserRef = builder.objectRef<User>('User').implement({
   description: "An anonymous participant. handle = nickname + '#' + tag, unique on the server.",
@@ -45,5 +46,22 @@ builder.mutationField('issueToken', (t) =>
       previousToken: t.arg.string(),
     },
     resolve: (_root, args, ctx) => ctx.services.identity.issueToken(args),
+  }),
+);
+
+builder.mutationField('renewToken', (t) =>
+  t.field({
+    type: AuthPayloadRef,
+    description: [
+      'A fresh token for the caller (same user), from the caller\'s valid token.',
+      'Sent over a WebSocket connection, it also moves that connection\'s expiry to',
+      'the new token\'s, so the connection is not closed when the old token expires.',
+    ].join('\n'),
+    resolve: async (_root, _args, ctx) => {
+      const payload = ctx.services.identity.renewToken(requireUser(await ctx.viewer()));
+      // Over graphql-ws the socket now lives as long as the new token, subscriptions and all.
+      ctx.connection?.adoptViewer({ user: payload.user, problem: null, expiresAt: payload.expiresAt.getTime() });
+      return payload;
+    },
   }),
 );

@@ -18,9 +18,17 @@ export interface Services {
   openStreams: OpenStreams;
 }
 
+/** A connection that outlives one operation (graphql-ws), as resolvers may act on it. */
+export interface LastingConnection {
+  /** From now on the connection acts as `viewer` and closes when its token expires. */
+  adoptViewer(viewer: Extract<Viewer, { problem: null }>): void;
+}
+
 /** What every resolver sees, whatever the transport. */
 export interface Context {
   services: Services;
   /** The caller; resolved at most once per request (HTTP) or once per socket (WebSocket). */
   viewer(): Promise<Viewer>;
+  /** The connection the operation came over, when it lasts beyond it (graphql-ws); absent over HTTP and SSE. */
+  connection?: LastingConnection;
 }

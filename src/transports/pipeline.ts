@@ -3,7 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { bearerToken } from '../identity/token.js';
 import type { Viewer } from '../identity/viewer.js';
 import type { Logger } from '../logger.js';
-import type { Context, Services } from '../schema/context.js';
+import type { Context, LastingConnection, Services } from '../schema/context.js';
 import type { ErrorPolicy } from './error-policy.js';
 
 /**
@@ -13,6 +13,7 @@ import type { ErrorPolicy } from './error-policy.js';
  */
 export interface TransportContext {
   viewer?: Viewer;
+  connection?: LastingConnection;
 }
 
 export type GraphQLPipeline = YogaServerInstance<TransportContext, Context>;
@@ -55,11 +56,12 @@ export function createGraphQLPipeline(options: PipelineOptions): GraphQLPipeline
     },
     // Masking is the error policy's (one plugin for codes and masking on every transport).
     maskedErrors: false,
-    context: ({ request, viewer }): Context => {
+    context: ({ request, viewer, connection }): Context => {
       let resolved: Promise<Viewer> | undefined = viewer ? Promise.resolve(viewer) : undefined;
       return {
         services,
         viewer: () => (resolved ??= services.identity.viewerFromToken(bearerToken(request?.headers.get('authorization')))),
+        connection,
       };
     },
     plugins: [

@@ -42,7 +42,11 @@ export function createProtocolServer(options: OperationsOptions) {
       return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
     }
     const session = ctx.extra;
-    const initial: TransportContext & FanoutContext = { viewer: session.viewer ?? undefined, fanoutSink: { socket: session.socket, subscriptionId: id } };
+    const initial: TransportContext & FanoutContext = {
+      viewer: session.viewer ?? undefined,
+      connection: session,
+      fanoutSink: { socket: session.socket, subscriptionId: id },
+    };
     const { schema, execute, subscribe, contextFactory, parse, validate } = pipeline.getEnveloped(initial);
     let document;
     try {

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Viewer } from '../../identity/viewer.js';
+import type { LastingConnection } from '../../schema/context.js';
 
 /** The viewer of an authenticated socket; the expiry sweep closes the socket at its `expiresAt`. */
 export type SocketViewer = Extract<Viewer, { problem: null }>;
@@ -19,7 +20,7 @@ export const MAX_HELD_MESSAGES = 1_000;
  * A subscribe for an id that is still starting therefore waits (with everything
  * sent after it) until that start has settled.
  */
-export class SocketSession {
+export class SocketSession implements LastingConnection {
   viewer: SocketViewer | null = null;
   /** A ping went out and no pong came back yet. */
   awaitingPong = false;
@@ -36,6 +37,11 @@ export class SocketSession {
     /** Called when the socket sends more than MAX_HELD_MESSAGES while held back. */
     private readonly onFlood: () => void,
   ) {}
+
+  /** renewToken over this socket: it keeps its subscriptions past the old token's expiry. */
+  adoptViewer(viewer: SocketViewer): void {
+    if (viewer.user.id === this.viewer?.user.id) this.viewer = viewer;
+  }
 
   get closed(): boolean {
     return this.isClosed;
