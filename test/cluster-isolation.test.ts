@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken, lobbyId, sendMessage } from './helpers/chat.js';
-import { gqlOk } from './helpers/graphql.js';
+import { participantCountOf } from './helpers/realtime.js';
 import { dialect, redisUrl, startServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 import { subscribe, wsClient } from './helpers/ws.js';
@@ -22,10 +22,8 @@ describe.skipIf(!redisUrl || dialect !== 'postgres')('deployments sharing one Re
     const client = wsClient(first.wsUrl, { token: alice.token });
     try {
       const messages = subscribe<{ messageAdded: { body: string } }>(client, 'subscription($r: ID!) { messageAdded(roomId: $r) { body } }', { r: lobby });
-      const count = async (url: string) =>
-        (await gqlOk<{ room: { participantCount: number } }>(url, 'query($r: ID!) { room(id: $r) { participantCount } }', { r: lobby })).room.participantCount;
-      await until(async () => (await count(first.url)) === 1, 5_000, 'alice to count in her own deployment');
-      expect(await count(second.url)).toBe(0);
+      await until(async () => (await participantCountOf(first.url, lobby)) === 1, 5_000, 'alice to count in her own deployment');
+      expect(await participantCountOf(second.url, lobby)).toBe(0);
 
       // Bob's message goes out first: were it heard across deployments, it would arrive first.
       await sendMessage(second.url, bob.token, lobby, 'from the other deployment');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoom, issueToken, type TestUser } from './helpers/chat.js';
-import { Cluster, participantCountOf, probeUntilLive, type Instance } from './helpers/cluster.js';
+import { Cluster, probeUntilLive, type Instance } from './helpers/cluster.js';
+import { participantCountOf } from './helpers/realtime.js';
 import { dialect, redisUrl } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 

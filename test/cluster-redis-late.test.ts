@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRoom, issueToken, sendMessage } from './helpers/chat.js';
-import { Cluster, freePort, probeUntilLive, seqsOf } from './helpers/cluster.js';
+import { Cluster, probeUntilLive, seqsOf } from './helpers/cluster.js';
+import { freePort } from './helpers/processes.js';
 import { dialect, redisUrl } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 

@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_WEBSOCKET_CONFIG, loadConfig } from '../src/config.js';
+import { ConfigError, DEFAULT_WEBSOCKET_CONFIG, loadConfig, type Config } from '../src/config.js';
 import { createRoom, issueToken } from './helpers/chat.js';
-import { killSpawnedServers, spawnServer, terminate } from './helpers/child-server.js';
 import { gqlOk } from './helpers/graphql.js';
 import { allMessages } from './helpers/pages.js';
-import { createTestDatabase, dialect, redisUrl, startServer, TEST_SECRET } from './helpers/server.js';
+import { killSpawned, spawnServer, terminate } from './helpers/processes.js';
+import { createTestDatabase, dialect, startServer, testConfig, type ConfigOverrides } from './helpers/server.js';
 import { within } from './helpers/wait.js';
 
 describe('readiness', () => {
@@ -139,28 +138,23 @@ describe('configuration from the environment', () => {
 describe('running as a process', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
-    await killSpawnedServers();
+    await killSpawned();
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
-  afterAll(() => killSpawnedServers());
+  afterAll(() => killSpawned());
 
-  /** The environment an operator would give one server: its own data folder and database. */
-  async function operatorEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chat-process-'));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra };
-    if (redisUrl) env.REDIS_URL = redisUrl;
-    if (dialect === 'postgres') {
-      const db = await createTestDatabase();
-      cleanups.push(db.drop);
-      if (db.database.dialect === 'postgres') env.DATABASE_URL = db.database.url;
-    }
-    return env;
+  /** What an operator would give one server: its own data folder and database. */
+  async function operatorConfig(overrides: ConfigOverrides = {}): Promise<Config> {
+    const db = dialect === 'postgres' ? await createTestDatabase() : null;
+    if (db) cleanups.push(db.drop);
+    const config = testConfig({ logLevel: 'info', ...(db ? { database: db.database } : {}), ...overrides });
+    cleanups.push(async () => rmSync(config.dataDir, { recursive: true, force: true }));
+    return config;
   }
 
   it('on SIGTERM finishes the requests in flight, exits 0, and keeps every message it confirmed', { timeout: 60_000 }, async () => {
-    const env = await operatorEnv({ JWT_SECRET: TEST_SECRET });
-    const server = await spawnServer(env);
+    const config = await operatorConfig();
+    const server = await spawnServer(config);
     const alice = await issueToken(server.url);
     const room = await createRoom(server.url, alice.token, 'last orders');
 
@@ -179,23 +173,23 @@ describe('running as a process', () => {
     const confirmed = outcomes.flatMap((o) => (o.kind === 'answered' && o.messageId ? [o.messageId] : []));
     expect(confirmed.length).toBeGreaterThan(0);
 
-    const restarted = await spawnServer(env);
+    const restarted = await spawnServer(config);
     const stored = (await allMessages(restarted.url, room.id)).map((m) => m.id);
     expect(stored).toEqual(expect.arrayContaining(confirmed));
     expect(await terminate(restarted)).toEqual({ code: 0, signal: null });
   });
 
   it('without JWT_SECRET makes a private secret in DATA_DIR once, so tokens outlive a restart', { timeout: 60_000 }, async () => {
-    const env = await operatorEnv();
-    const first = await spawnServer(env);
-    const secretFile = join(env.DATA_DIR!, 'jwt-secret');
+    const config = await operatorConfig({ jwtSecret: null });
+    const first = await spawnServer(config);
+    const secretFile = join(config.dataDir, 'jwt-secret');
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     const secret = readFileSync(secretFile, 'utf8').trim();
     expect(Buffer.byteLength(secret)).toBeGreaterThanOrEqual(32);
     const alice = await issueToken(first.url, { nickname: 'Alice' });
     expect(await terminate(first)).toEqual({ code: 0, signal: null });
 
-    const second = await spawnServer(env);
+    const second = await spawnServer(config);
     expect((await gqlOk(second.url, '{ me { id nickname tag handle } }', {}, alice.token)).me).toEqual(alice.user);
     expect((await createRoom(second.url, alice.token, 'still me')).title).toBe('still me');
     expect(readFileSync(secretFile, 'utf8').trim()).toBe(secret);

@@ -83,16 +83,16 @@ function isExpected(error: unknown): error is GraphQLError {
 /**
  * graphql-js and Yoga name their request errors with codes of their own (or
  * none); clients see them as BAD_USER_INPUT. Every other extension stays (the
- * `http` status Yoga chose among them), but for the JSON parser's exception that
- * Yoga attaches to a malformed body's error: the message says enough.
+ * `http` status Yoga chose among them); the JSON parser's exception that Yoga
+ * attaches to a malformed body's error is kept out of sight: the message says enough.
  */
 function withKnownCode(error: GraphQLError): GraphQLError {
   const code = error.extensions?.code;
   const known = typeof code === 'string' && KNOWN_CODES.has(code);
   if (known && !('originalError' in error.extensions)) return error;
-  const { originalError: _parserException, ...extensions } = error.extensions;
+  const { originalError: parserException, ...extensions } = error.extensions;
   const fallback: ErrorCode = 'BAD_USER_INPUT';
-  return new GraphQLError(error.message, {
+  const coded = new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
@@ -100,6 +100,11 @@ function withKnownCode(error: GraphQLError): GraphQLError {
     originalError: error.originalError ?? undefined,
     extensions: { ...extensions, code: known ? code : fallback },
   });
+  // Yoga reads it to choose the HTTP status: an error carrying it failed before GraphQL ran, so its
+  // 400 stands even for `accept: application/json` (where Yoga otherwise answers 200). Kept for that,
+  // but not enumerable, so it is never serialised to a client.
+  if (parserException !== undefined) Object.defineProperty(coded.extensions, 'originalError', { value: parserException, enumerable: false });
+  return coded;
 }
 
 function masked(error: unknown, logger: Logger): GraphQLError {

@@ -1,14 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
+import type { Config } from '../../src/config.js';
 import { sendMessage, type SentMessage, type TestUser } from './chat.js';
-import { gqlOk } from './graphql.js';
-import { createTestDatabase, TEST_SECRET, type TestDatabase } from './server.js';
+import { Child, freePort, ServerProcess, type Health } from './processes.js';
+import { createTestDatabase, testConfig, type TestDatabase } from './server.js';
 import { until } from './wait.js';
 import { subscribe, wsClient, type Subscription } from './ws.js';
 
@@ -17,89 +14,6 @@ import { subscribe, wsClient, type Subscription } from './ws.js';
  * redis-servers, as an operator would run them. A Cluster owns everything it
  * starts and kills it by PID in stop(), which each test file calls in afterAll.
  */
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-export interface Health {
-  status: number;
-  body: { status: string; reason?: string } | null;
-}
-
-/** A child process with its output kept line by line. */
-class Child {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly lineWaiters = new Set<() => void>();
-
-  constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    const collect = (stream: NodeJS.ReadableStream | null, lines: string[]) => {
-      let partial = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop()!;
-        lines.push(...parts);
-        for (const wake of this.lineWaiters) wake();
-      });
-    };
-    collect(child.stdout, this.stdout);
-    collect(child.stderr, this.stderr);
-    this.exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
-    void this.exited.then(() => this.lineWaiters.forEach((wake) => wake()));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Sends `signal` to this PID and resolves once the process is gone. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.running) return;
-    process.kill(this.pid, signal);
-    await this.exited;
-  }
-
-  /** Resolves with the first stdout line that matches; fails after `ms` or if the process exits first. */
-  waitForLine(match: (line: string) => boolean, ms: number, what: string): Promise<string> {
-    return new Promise((done, fail) => {
-      const finish = (settle: () => void) => {
-        clearTimeout(timer);
-        this.lineWaiters.delete(check);
-        settle();
-      };
-      const check = () => {
-        const line = this.stdout.find(match);
-        if (line !== undefined) finish(() => done(line));
-        else if (!this.running) finish(() => fail(new Error(`${this.name} exited while waiting for ${what}:\n${this.output()}`)));
-      };
-      const timer = setTimeout(() => finish(() => fail(new Error(`timed out after ${ms} ms waiting for ${what}:\n${this.output()}`))), ms);
-      this.lineWaiters.add(check);
-      check();
-    });
-  }
-
-  /** The last lines of output, for failure messages. */
-  output(lines = 30): string {
-    return [...this.stdout.slice(-lines), ...this.stderr.slice(-lines).map((l) => `stderr: ${l}`)].join('\n');
-  }
-}
 
 /** The PostgreSQL URL of a test database; instances on separate processes can only share PostgreSQL. */
 export function postgresUrl(database: TestDatabase): string {
@@ -112,59 +26,20 @@ export interface InstanceOptions {
   redisUrl: string;
   name?: string;
   presenceTtlSeconds?: number;
+  /** More environment for the process (ADMIN_TOKEN, say). */
+  env?: Record<string, string>;
 }
 
-/** One server process. */
-export class Instance extends Child {
-  readonly url: string;
-  readonly wsUrl: string;
+/** One server process, with graphql-ws clients of its own. */
+export class Instance extends ServerProcess {
   private readonly clients: Client[] = [];
 
   constructor(
     name: string,
-    child: ChildProcess,
-    readonly port: number,
-    readonly dataDir: string,
+    readonly config: Config,
+    extraEnv?: Record<string, string>,
   ) {
-    super(name, child);
-    this.url = `http://127.0.0.1:${port}/graphql`;
-    this.wsUrl = `ws://127.0.0.1:${port}/graphql`;
-  }
-
-  /** GET /health; a refused connection counts as status 0. */
-  async health(): Promise<Health> {
-    try {
-      const response = await fetch(`http://127.0.0.1:${this.port}/health`, { signal: AbortSignal.timeout(2_000) });
-      const text = await response.text();
-      let body: Health['body'] = null;
-      try {
-        body = JSON.parse(text) as Health['body'];
-      } catch {
-        // Not JSON: keep null, the status says enough.
-      }
-      return { status: response.status, body };
-    } catch {
-      return { status: 0, body: null };
-    }
-  }
-
-  /** Polls /health until it answers `status`; fails after `ms` or if the process exits. */
-  async waitForHealth(status: number, ms: number): Promise<Health> {
-    let last: Health = { status: 0, body: null };
-    try {
-      await until(
-        async () => {
-          if (!this.running) throw new Error(`${this.name} exited`);
-          last = await this.health();
-          return last.status === status;
-        },
-        ms,
-        `${this.name} /health ${status}`,
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message} (last: ${JSON.stringify(last)})\n${this.output()}`);
-    }
-    return last;
+    super(config, name, extraEnv);
   }
 
   /** A graphql-ws client of this instance for `user`; disposed when the cluster stops. */
@@ -240,27 +115,15 @@ export class Cluster {
 
   /** Spawns a server process; it is not ready yet (see waitForHealth). */
   async startInstance(options: InstanceOptions): Promise<Instance> {
-    const databaseUrl = postgresUrl(options.database);
-    const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), 'chat-cluster-'));
-    this.dataDirs.push(dataDir);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: options.redisUrl,
-        JWT_SECRET: TEST_SECRET,
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        PRESENCE_TTL_SECONDS: String(options.presenceTtlSeconds ?? 3),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const config = testConfig({
+      port: await freePort(),
+      database: { dialect: 'postgres', url: postgresUrl(options.database) },
+      redisUrl: options.redisUrl,
+      logLevel: 'warn',
+      presenceTtlSeconds: options.presenceTtlSeconds ?? 3,
     });
-    const instance = new Instance(options.name ?? `instance :${port}`, child, port, dataDir);
+    this.dataDirs.push(config.dataDir);
+    const instance = new Instance(options.name ?? `instance :${config.port}`, config, options.env);
     this.children.add(instance);
     return instance;
   }
@@ -303,7 +166,7 @@ export class Cluster {
  * Polls an instance's /health every 25 ms until stopped and keeps each change of
  * status, so a test can tell "503 while Redis was down, then 200 for good" from a flapping probe.
  */
-export function watchHealth(instance: Instance): { changes: (Health & { at: number })[]; stop(): Promise<(Health & { at: number })[]> } {
+export function watchHealth(instance: ServerProcess): { changes: (Health & { at: number })[]; stop(): Promise<(Health & { at: number })[]> } {
   const changes: (Health & { at: number })[] = [];
   let stopped = false;
   const polling = (async () => {
@@ -321,12 +184,6 @@ export function watchHealth(instance: Instance): { changes: (Health & { at: numb
       return changes;
     },
   };
-}
-
-/** Room.participantCount over HTTP, as a room list would show it. */
-export async function participantCountOf(url: string, roomId: string): Promise<number> {
-  const data = await gqlOk<{ room: { participantCount: number } }>(url, 'query($id: ID!) { room(id: $id) { participantCount } }', { id: roomId });
-  return data.room.participantCount;
 }
 
 type MessageSubscription = ReturnType<Instance['messages']>;

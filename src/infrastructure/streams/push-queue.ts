@@ -14,7 +14,9 @@ export class PushQueue<T> implements AsyncIterableIterator<T> {
   constructor(private readonly limit = 10_000) {}
 
   push(value: T): void {
-    if (this.done) return;
+    // After a failure (an overflow) nothing more is delivered: a value after the dropped one would
+    // leave a gap that a client resuming from the last value it saw could never fill.
+    if (this.done || this.failure !== null) return;
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failWaiting = null;
