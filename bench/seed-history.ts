@@ -1,4 +1,5 @@
 import SQLite from 'better-sqlite3';
+import type { Database } from '../src/database.js';
 import { connectDatabase } from '../src/infrastructure/db/connect.js';
 import { migrateToLatest } from '../src/infrastructure/db/migrate.js';
 import { uuidv7 } from '../src/infrastructure/ids.js';
@@ -13,7 +14,7 @@ const SENDER_ID = '00000000-0000-7000-8000-0000000000b2';
  * inserts, and rooms.last_seq set to match (the seq invariant the server keeps).
  */
 export async function seedHistory(file: string, count: number): Promise<void> {
-  const db = connectDatabase({ dialect: 'sqlite', file });
+  const db = connectDatabase<Database>({ dialect: 'sqlite', file });
   await migrateToLatest(db);
   await db.destroy();
 

@@ -24,8 +24,8 @@ export class FeedService {
   ) {}
 
   /** Throws NOT_FOUND, FORBIDDEN or BAD_USER_INPUT before anything is held. */
-  async check(_user: User, roomId: string, after: string | null | undefined): Promise<FeedRequest> {
-    await this.rooms.get(roomId);
+  async check(user: User, roomId: string, after: string | null | undefined): Promise<FeedRequest> {
+    await this.rooms.requireAccess(user, roomId);
     return { roomId, afterSeq: after == null ? null : await this.messages.seqOf(roomId, after) };
   }
 

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { Db } from '../infrastructure/db/connect.js';
-import type { Database } from '../infrastructure/db/database.js';
+import type { Db } from '../database.js';
+import type { Database } from '../database.js';
 import { userOf } from '../identity/user.js';
 import type { MessageRow, NewMessageRow } from './message.table.js';
 import type { Message } from './message.js';
@@ -41,11 +41,18 @@ export class MessageRepository {
     return this.db.transaction().execute(work);
   }
 
-  /** Claims `count` consecutive seqs; returns the last of them, or null when the room does not exist. */
-  async claimSeqs(trx: Transaction<Database>, roomId: string, count: number): Promise<number | null> {
+  /**
+   * Claims `count` consecutive seqs; returns the last of them, or null when the room does not exist.
+   * The same UPDATE marks the room active at `at` (directRooms order) at no extra statement;
+   * never backwards, whatever another instance's clock says.
+   */
+  async claimSeqs(trx: Transaction<Database>, roomId: string, count: number, at: string): Promise<number | null> {
     const row = await trx
       .updateTable('rooms')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', count) }))
+      .set((eb) => ({
+        last_seq: eb('last_seq', '+', count),
+        last_activity_at: eb.case().when('last_activity_at', '<', at).then(at).else(eb.ref('last_activity_at')).end(),
+      }))
       .where('id', '=', roomId)
       .returning('last_seq')
       .executeTakeFirst();
@@ -104,6 +111,11 @@ export class MessageRepository {
       .limit(limit)
       .execute();
     return rows.map(messageRowToMessage);
+  }
+
+  async findById(messageId: string): Promise<Message | null> {
+    const row = await this.withSender().where('messages.id', '=', messageId).executeTakeFirst();
+    return row ? messageRowToMessage(row) : null;
   }
 
   private withSender() {

@@ -44,7 +44,7 @@ builder.queryField('messages', (t) =>
     type: MessageConnectionRef,
     description: HISTORY_DESCRIPTION,
     args: { roomId: t.arg.id({ required: true }), last: t.arg.int(), before: t.arg.string() },
-    resolve: (_root, args, ctx) => ctx.services.messages.history({ ...args, roomId: String(args.roomId) }),
+    resolve: async (_root, args, ctx) => ctx.services.messages.history((await ctx.viewer()).user, { ...args, roomId: String(args.roomId) }),
   }),
 );
 
@@ -53,7 +53,7 @@ builder.objectField(RoomRef, 'messages', (t) =>
     type: MessageConnectionRef,
     description: 'Same paging as Query.messages',
     args: { last: t.arg.int(), before: t.arg.string() },
-    resolve: (room, args, ctx) => ctx.services.messages.history({ ...args, roomId: room.id }),
+    resolve: async (room, args, ctx) => ctx.services.messages.history((await ctx.viewer()).user, { ...args, roomId: room.id }),
   }),
 );
 

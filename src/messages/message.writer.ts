@@ -103,7 +103,7 @@ export class MessageWriter {
         // Rooms in one order everywhere, so two instances' batches never deadlock on each other's locks.
         for (const roomId of [...byRoom.keys()].sort()) {
           const entries = byRoom.get(roomId)!;
-          const lastSeq = await this.messages.claimSeqs(trx, roomId, entries.length);
+          const lastSeq = await this.messages.claimSeqs(trx, roomId, entries.length, createdAt);
           if (lastSeq === null) {
             missingRooms.push(...entries);
             continue;

@@ -18,7 +18,10 @@ const ParticipantCountRef = builder.objectRef<ParticipantCount>('ParticipantCoun
 builder.objectField(RoomRef, 'participantCount', (t) =>
   t.int({
     description: 'Distinct users subscribed to messageAdded for this room right now, across every server instance',
-    resolve: (room, _args, ctx) => ctx.services.presence.count(room.id),
+    resolve: async (room, _args, ctx) => {
+      ctx.services.rooms.checkAccess((await ctx.viewer()).user, room);
+      return ctx.services.presence.count(room.id);
+    },
   }),
 );
 
@@ -28,9 +31,9 @@ builder.subscriptionField('participantCount', (t) =>
     description: 'The room\'s participant count now, then on every change (bursts may coalesce; the final value arrives within 1 s)',
     args: { roomId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
-      requireUser(await ctx.viewer());
+      const user = requireUser(await ctx.viewer());
       const roomId = String(args.roomId);
-      await ctx.services.rooms.get(roomId);
+      await ctx.services.rooms.requireAccess(user, roomId);
       return streamOf<ParticipantCount>(ctx, (push) => ctx.services.presence.watch(roomId, (count) => push({ roomId, count })), 100);
     },
     resolve: (event) => event,

@@ -1,17 +1,26 @@
+import { UserRef } from '../identity/identity.schema.js';
 import { requireUser } from '../identity/viewer.js';
 import { builder } from '../schema/builder.js';
 import { connectionOf } from '../schema/common.js';
 import type { Room } from './room.js';
+
+const RoomKindRef = builder.enumType('RoomKind', {
+  description: 'PUBLIC: listed, open to everyone. DIRECT: exactly two members, invisible to everyone else.',
+  values: ['PUBLIC', 'DIRECT'] as const,
+});
 
 export const RoomRef = builder.objectRef<Room>('Room').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     title: t.exposeString('title'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    kind: t.field({ type: RoomKindRef, resolve: (room) => room.kind }),
+    // A Room reaches only those who may see it (Query.room answers null otherwise), so its members may show.
+    members: t.field({ type: [UserRef], description: 'DIRECT rooms: the two members. PUBLIC rooms: an empty list.', resolve: (room) => room.members }),
   }),
 });
 
-const RoomConnectionRef = connectionOf('Room', RoomRef);
+export const RoomConnectionRef = connectionOf('Room', RoomRef);
 
 const CreateRoomInput = builder.inputType('CreateRoomInput', {
   fields: (t) => ({ title: t.string({ required: true }) }),
@@ -21,8 +30,9 @@ builder.queryField('room', (t) =>
   t.field({
     type: RoomRef,
     nullable: true,
+    description: 'The room; null when there is none, and for a DIRECT room the caller is not a member of',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.rooms.find(String(args.id)),
+    resolve: async (_root, args, ctx) => ctx.services.rooms.findVisible((await ctx.viewer()).user, String(args.id)),
   }),
 );
 

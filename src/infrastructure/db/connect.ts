@@ -4,17 +4,14 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config.js';
-import type { Database } from './database.js';
 
-export type Db = Kysely<Database>;
-
-/** Opens the configured database. Migrations are run separately (migrate.ts). */
-export function connectDatabase(config: Config['database']): Db {
+/** Opens the configured database, typed by the caller's schema. Migrations are run separately (migrate.ts). */
+export function connectDatabase<DB>(config: Config['database']): Kysely<DB> {
   if (config.dialect === 'postgres') {
     const pool = new pg.Pool({ connectionString: config.url, max: 10 });
     // An idle client that errors (server restart) must not crash the process: the pool replaces it.
     pool.on('error', () => {});
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   }
   mkdirSync(dirname(config.file), { recursive: true });
   const sqlite = new SQLite(config.file);
@@ -23,7 +20,7 @@ export function connectDatabase(config: Config['database']): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 2000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 /** Enough for every statement the app makes, and each batch size of the group-commit insert. */
