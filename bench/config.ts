@@ -20,6 +20,8 @@ export function benchConfig(database: Config['database'], dataDir: string): Conf
     allowedOrigins: null,
     logLevel: 'error',
     presenceTtlSeconds: 30,
+    adminToken: null,
+    blocklist: null,
     websocket: {
       ...DEFAULT_WEBSOCKET_CONFIG,
       keepAliveMs: 10 * 60_000,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -24,6 +25,10 @@ export interface Config {
   logLevel: LogLevel;
   /** How long an instance's share of presence outlives its last heartbeat. @default 30 */
   presenceTtlSeconds: number;
+  /** The operators' bearer (ADMIN_TOKEN, at least 32 characters); null: every operator-only field is FORBIDDEN. */
+  adminToken: string | null;
+  /** The words and phrases no message may contain, one per line of BLOCKLIST_FILE; null: no blocklist. */
+  blocklist: string[] | null;
   /** WebSocket tuning; not read from the environment (tests and benchmarks set it). */
   websocket: WebSocketConfig;
 }
@@ -63,6 +68,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const MIN_SECRET_BYTES = 32;
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -118,6 +124,15 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const adminToken = text('ADMIN_TOKEN') ?? null;
+  // Sent as "Authorization: Bearer <token>": a header value, so printable ASCII without spaces.
+  if (adminToken !== null && (adminToken.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(adminToken))) {
+    problems.push(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} printable ASCII characters without spaces (got ${adminToken.length} characters); unset it to disable operator access`);
+  }
+
+  const blocklistFile = text('BLOCKLIST_FILE');
+  const blocklist = blocklistFile === undefined ? null : readBlocklist(resolve(blocklistFile), problems);
+
   const logLevel = (text('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
@@ -132,8 +147,34 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins,
     logLevel,
     presenceTtlSeconds: integer('PRESENCE_TTL_SECONDS', 30, 2, 3600),
+    adminToken,
+    blocklist,
     websocket: DEFAULT_WEBSOCKET_CONFIG,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * BLOCKLIST_FILE: one word or phrase per line; blank lines and lines starting
+ * with # are skipped. A file that cannot be read is a problem at start, not a
+ * blocklist silently left empty.
+ */
+function readBlocklist(file: string, problems: string[]): string[] | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`BLOCKLIST_FILE "${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return null;
+  }
+  const entries: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    // Entries match on whole words; one without a letter or digit could never match anything.
+    if (!/[\p{L}\p{N}]/u.test(line)) problems.push(`BLOCKLIST_FILE line ${index + 1} has no letter or digit: "${line.slice(0, 64)}"`);
+    else entries.push(line);
+  });
+  return entries;
 }

@@ -59,6 +59,7 @@ function contextFor(userId: string | null): Context {
   return {
     services: {} as Context['services'],
     viewer: async () => (user ? { user, problem: null, expiresAt: Date.now() + 60_000 } : { user: null, problem: 'missing token' }),
+    isOperator: () => false,
   };
 }
 

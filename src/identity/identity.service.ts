@@ -18,6 +18,7 @@ const NICKNAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} _.\-']*$/u;
 /** With 10,000 tags a nickname is only "full" when almost all are taken; give up well before spinning. */
 const TAG_ATTEMPTS = 25;
 const KNOWN_USERS_CACHE = 100_000;
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class IdentityService {
   /** Users seen to exist; they are never deleted, so the cache only saves reads. */
@@ -43,6 +44,19 @@ export class IdentityService {
   /** The contract's renewToken: a fresh token for a caller whose token is valid now (never an expired one). */
   renewToken(user: User): AuthPayload {
     return this.payloadFor(user);
+  }
+
+  /** The user with this id, or null (also for ids that could never exist: they never reach the database). */
+  async find(id: string): Promise<User | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return null;
+    const row = await this.users.findById(id);
+    return row ? userRowToUser(row) : null;
+  }
+
+  /** The users among `ids` that exist (ids that could never exist are left out unasked), in no particular order. */
+  async findMany(ids: readonly string[]): Promise<User[]> {
+    const wanted = ids.filter((id) => USER_ID.test(id));
+    return (await this.users.findByIds(wanted)).map(userRowToUser);
   }
 
   /** Resolves a bearer token to the user it names; the user must still exist. */

@@ -1,4 +1,4 @@
-import type { Db } from '../infrastructure/db/connect.js';
+import type { Db } from '../database.js';
 import type { NewUserRow, UserRow } from './user.table.js';
 
 export class UserRepository {
@@ -13,6 +13,12 @@ export class UserRepository {
       .returningAll()
       .executeTakeFirst();
     return row ?? null;
+  }
+
+  /** The rows of those of `ids` that exist, in no particular order. */
+  async findByIds(ids: readonly string[]): Promise<UserRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
   }
 
   async findById(id: string): Promise<UserRow | null> {

@@ -1,12 +1,13 @@
-import { badInput, notFound } from '../errors.js';
+import { badInput } from '../errors.js';
 import type { User } from '../identity/user.js';
 import type { ChatPubSub } from '../topics.js';
 import { errorMessage, type Logger } from '../logger.js';
 import { decodeCursor, encodeCursor, pageOf, pageSize, type Connection } from '../paging.js';
-import { isRoomId } from '../rooms/room.js';
+import type { DirectInbox } from '../rooms/direct-inbox.js';
 import type { RoomService } from '../rooms/room.service.js';
 import type { MessageRepository } from './message.repository.js';
 import { MessageWriter } from './message.writer.js';
+import { ADMIT_EVERY_SEND, type SendPolicy } from './send-policy.js';
 import type { Message } from './message.js';
 
 export const BODY_MAX = 2000;
@@ -34,6 +35,9 @@ export class MessageService {
     private readonly rooms: RoomService,
     private readonly pubsub: ChatPubSub,
     private readonly logger: Logger,
+    private readonly inbox: DirectInbox,
+    /** Moderation's say before a message is stored (blocklist, slow mode). */
+    private readonly policy: SendPolicy = ADMIT_EVERY_SEND,
   ) {
     this.writer = new MessageWriter(messages);
   }
@@ -46,29 +50,50 @@ export class MessageService {
     const body = validateBody(input.body);
     const clientMessageId = validateClientMessageId(input.clientMessageId);
     const roomId = input.roomId;
-    // A malformed id must not reach the database: PostgreSQL fails on a NUL byte, and the failure
-    // would take down every send of the same group commit with it.
-    if (!isRoomId(roomId)) throw notFound(`room "${roomId.slice(0, 64)}" does not exist`);
+    // The access rule, from the rooms cache after the first send. It also keeps a malformed id from
+    // the database: PostgreSQL fails on a NUL byte, and that would fail every send of the same group commit.
+    const room = await this.rooms.requireAccess(sender, roomId);
+    let giveBack: () => void;
+    try {
+      giveBack = await this.policy.admit(sender, roomId, body);
+    } catch (refusal) {
+      // A retry of a stored message gets that message, even when a new one would be refused now (slow mode).
+      const earlier = clientMessageId === null ? null : await this.messages.findByClientMessageId(roomId, sender.id, clientMessageId);
+      if (earlier) return earlier;
+      throw refusal;
+    }
     // A retry needs no look-up first: its insert meets the unique index, and the writer answers with the stored message.
-    const { message, created } = await this.writer.write({ sender, roomId, body, clientMessageId });
-    if (!created) return message;
+    const { message, created } = await this.writer.write({ sender, roomId, body, clientMessageId }).catch((error: unknown) => {
+      giveBack();
+      throw error;
+    });
+    if (!created) {
+      giveBack();
+      return message;
+    }
     // Committed first, published second: a subscriber never sees a message the database does not have.
     // A failed publish loses nothing: subscribers fill the gap from the database on the next event.
     this.pubsub.publish('room.message', roomId, message).catch((error) => {
       // One line without a stack: during a Redis outage this happens for every message.
       this.logger.warn({ roomId, seq: message.seq, error: errorMessage(error) }, 'publishing a message failed; subscribers will fill the gap');
     });
+    this.inbox.announce(room, message);
     return message;
   }
 
-  /** The contract's backward paging: the newest `last` messages before the cursor, oldest first. */
-  async history(args: { roomId: string; last?: number | null; before?: string | null }): Promise<Connection<Message>> {
+  /** The contract's backward paging: the newest `last` messages before the cursor, oldest first; `viewer` needs access. */
+  async history(viewer: User | null, args: { roomId: string; last?: number | null; before?: string | null }): Promise<Connection<Message>> {
     const last = pageSize('last', args.last, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX);
     const beforeSeq = args.before == null ? null : cursorSeq(args.before);
-    await this.rooms.get(args.roomId);
+    await this.rooms.requireAccess(viewer, args.roomId);
     const newestFirst = await this.messages.listBefore(args.roomId, beforeSeq, last + 1);
     // Paging backwards from a cursor, the messages at and after it are the next page.
     return pageOf(newestFirst, last, (message) => encodeCursor(MESSAGE_CURSOR, message.seq), 'backward', beforeSeq !== null);
+  }
+
+  /** The message with this id, or null (ids that could never exist never reach the database). No access check: the caller's. */
+  async find(messageId: string): Promise<Message | null> {
+    return /^[0-9a-f-]{36}$/.test(messageId) ? this.messages.findById(messageId) : null;
   }
 
   /** The seq of message `messageId` in the room, for resuming after it; BAD_USER_INPUT if it is not there. */

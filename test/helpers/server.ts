@@ -70,6 +70,8 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
     allowedOrigins: null,
     logLevel: 'silent',
     presenceTtlSeconds: 30,
+    adminToken: null,
+    blocklist: null,
     ...overrides,
     websocket: { ...DEFAULT_WEBSOCKET_CONFIG, ...overrides.websocket },
   };

@@ -34,31 +34,8 @@ export interface OperationsOptions {
  * limited and has its errors coded and masked exactly as over HTTP.
  */
 export function createProtocolServer(options: OperationsOptions) {
-  const { pipeline, services, errorPolicy, config } = options;
+  const { services, errorPolicy, config } = options;
   const runs = new WeakMap<ExecutionArgs, PreparedRun>();
-
-  async function prepare(ctx: SocketContext, id: string, payload: SubscribePayload) {
-    if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
-      return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
-    }
-    const session = ctx.extra;
-    const initial: TransportContext & FanoutContext = {
-      viewer: session.viewer ?? undefined,
-      connection: session,
-      fanoutSink: { socket: session.socket, subscriptionId: id },
-    };
-    const { schema, execute, subscribe, contextFactory, parse, validate } = pipeline.getEnveloped(initial);
-    let document;
-    try {
-      document = parse(payload.query);
-    } catch (error) {
-      return [errorPolicy.forClient(error)];
-    }
-    const errors = validate(schema, document);
-    if (errors.length > 0) return errors;
-    const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
-    return { args, run: { execute, subscribe } };
-  }
 
   /** Runs the operation's pipeline call and marks its start settled, however it ends. */
   async function run(args: ExecutionArgs, call: 'execute' | 'subscribe'): Promise<never> {
@@ -75,9 +52,16 @@ export function createProtocolServer(options: OperationsOptions) {
     connectionInitWaitTimeout: config.connectionInitTimeoutMs,
 
     onConnect: async (ctx) => {
-      const viewer = await services.identity.viewerFromToken(tokenFrom(ctx.connectionParams));
+      const token = tokenFrom(ctx.connectionParams);
       const session = ctx.extra;
       const { socket } = session;
+      // The operators' admin token opens a socket without a user (for `reports` and the operator
+      // mutations); it does not expire, so the expiry sweep leaves the socket alone.
+      if (services.operators.isAdminToken(token)) {
+        session.operator = true;
+        return socket.readyState === socket.OPEN;
+      }
+      const viewer = await services.identity.viewerFromToken(token);
       // Gone while its token was checked: nothing more to do for it.
       if (socket.readyState !== socket.OPEN) return false;
       if (!viewer.user) {
@@ -94,7 +78,7 @@ export function createProtocolServer(options: OperationsOptions) {
       if (ctx.extra.closed) return [appError('BAD_USER_INPUT', 'the connection is closed')];
       const settle = ctx.extra.startOperation(id);
       try {
-        const prepared = await prepare(ctx, id, payload);
+        const prepared = await prepare(options, ctx, id, payload);
         if (Array.isArray(prepared)) {
           settle();
           return prepared;
@@ -111,6 +95,32 @@ export function createProtocolServer(options: OperationsOptions) {
     subscribe: (args) => run(args, 'subscribe'),
     execute: (args) => run(args, 'execute'),
   });
+}
+
+/** Parses and validates one operation through the pipeline and builds its context; errors are the client's to see. */
+async function prepare(options: OperationsOptions, ctx: SocketContext, id: string, payload: SubscribePayload) {
+  const { pipeline, errorPolicy, config } = options;
+  if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
+    return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
+  }
+  const session = ctx.extra;
+  const initial: TransportContext & FanoutContext = {
+    viewer: session.viewer ?? undefined,
+    operator: session.operator,
+    connection: session,
+    fanoutSink: { socket: session.socket, subscriptionId: id },
+  };
+  const { schema, execute, subscribe, contextFactory, parse, validate } = pipeline.getEnveloped(initial);
+  let document;
+  try {
+    document = parse(payload.query);
+  } catch (error) {
+    return [errorPolicy.forClient(error)];
+  }
+  const errors = validate(schema, document);
+  if (errors.length > 0) return errors;
+  const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
+  return { args, run: { execute, subscribe } };
 }
 
 /** Accepts `{ authorization: "Bearer <jwt>" }` or `{ token: "<jwt>" }`; a malformed value is an invalid token. */

@@ -22,6 +22,8 @@ export const MAX_HELD_MESSAGES = 1_000;
  */
 export class SocketSession implements LastingConnection {
   viewer: SocketViewer | null = null;
+  /** connection_init carried the operators' admin token: no user, and no expiry. */
+  operator = false;
   /** A ping went out and no pong came back yet. */
   awaitingPong = false;
   /** Ids whose operation is starting, each with a promise that resolves when graphql-ws holds the result. */
