@@ -37,13 +37,19 @@ export class HostWatch {
   }
 }
 
-/** Runs one measured load call, noting in its result how much CPU the rest of the machine took meanwhile. */
+/**
+ * Runs one measured load call, noting in its result how much CPU the rest of
+ * the machine took meanwhile. `prepare` runs once the machine is quiet and
+ * before the measurement: background load of our own (the --typing typists).
+ */
 export async function watched<T extends { cpuMicros: number; foreignCores?: number | null }>(
   server: CpuSource,
   quiet: QuietGate,
   work: () => Promise<T>,
+  prepare: () => Promise<void> = async () => {},
 ): Promise<T> {
   await quiet.wait();
+  await prepare();
   const before = await server.call<{ micros: number }>('cpu');
   const watch = new HostWatch(before.micros);
   const result = await work();

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { HttpPoster } from './http-post.js';
+import { isTypingFrame, TYPING_QUERY, TYPING_SUBSCRIPTION_ID, TypingLoad, type TypingLoadResult, type TypingTarget } from './load-typing.js';
 import { serve } from './ipc.js';
 import { Samples, type LatencySummary } from './stats.js';
 
@@ -21,6 +22,8 @@ export interface FanoutTarget {
   roomId: string;
   /** Bearer tokens for the chat server, handed round-robin to the sockets; the first also publishes. */
   tokens: string[];
+  /** --typing: the sockets that are typists (chat server only). */
+  typing?: TypingTarget;
 }
 
 export interface ConnectResult {
@@ -81,6 +84,7 @@ let otherFrames = 0;
 let firstOtherFrame: string | null = null;
 let publisher: ((body: string) => Promise<void>) | null = null;
 let poster: HttpPoster | null = null;
+let typing: TypingLoad | null = null;
 
 /** One measured run of messages: who got what, and when. */
 class Phase {
@@ -180,6 +184,7 @@ class Phase {
 }
 
 function onFrame(socket: number, data: Buffer): void {
+  if (typing && isTypingFrame(data)) return typing.onFrame(socket, data);
   const at = data.indexOf(BODY_MARK);
   if (at < 0) {
     otherFrames++;
@@ -218,8 +223,11 @@ function makePublisher(target: FanoutTarget): (body: string) => Promise<void> {
 }
 
 function open(index: number, wsUrl: string, target: FanoutTarget): Promise<void> {
-  const init = JSON.stringify({ type: 'connection_init', payload: target.kind === 'chat' ? { token: target.tokens[index % target.tokens.length] } : {} });
+  const typist = typing?.isTypist(index) ?? false;
+  const token = typist ? typing!.tokenOf(index) : target.tokens[index % target.tokens.length];
+  const init = JSON.stringify({ type: 'connection_init', payload: target.kind === 'chat' ? { token } : {} });
   const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIBE_QUERY, variables: { r: target.roomId } } });
+  const watchTyping = JSON.stringify({ id: TYPING_SUBSCRIPTION_ID, type: 'subscribe', payload: { query: TYPING_QUERY, variables: { r: target.roomId } } });
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws', { perMessageDeflate: false, skipUTF8Validation: true });
     sockets[index] = socket;
@@ -228,6 +236,7 @@ function open(index: number, wsUrl: string, target: FanoutTarget): Promise<void>
       if (!data.includes('"connection_ack"')) return reject(new Error(`expected connection_ack, got ${data.toString('utf8', 0, 200)}`));
       socket.on('message', (frame: Buffer) => onFrame(index, frame));
       socket.send(subscribe);
+      if (typist) socket.send(watchTyping);
       resolve();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -249,6 +258,7 @@ serve({
     const started = performance.now();
     const wsUrl = target.url.replace(/^http/, 'ws');
     publisher = makePublisher(target);
+    typing = target.typing ? new TypingLoad(target.url, target.roomId, target.typing, (socket) => sockets[socket]!) : null;
     warmed = new Uint8Array(n);
     let next = 0;
     let failed = 0;
@@ -274,7 +284,7 @@ serve({
    * Publishes warm-up messages until every socket has received one (so every
    * subscription is live on the server), and at least a few to warm the JIT.
    */
-  warmUp: async (): Promise<{ warmed: number; rounds: number }> => {
+  warmUp: async (): Promise<{ warmed: number; rounds: number; typingLive: number }> => {
     let rounds = 0;
     while (rounds < WARM_UP_ROUNDS_MAX && (rounds < WARM_UP_ROUNDS_MIN || warmedCount < connectedCount)) {
       const everyone = new Promise<void>((resolve) => (warmWaiter = resolve));
@@ -282,8 +292,19 @@ serve({
       if (warmedCount < connectedCount) await Promise.race([everyone, new Promise((resolve) => setTimeout(resolve, WARM_UP_WAIT_MS))]);
       warmWaiter = null;
     }
-    return { warmed: warmedCount, rounds };
+    // Each typist's typing subscription is live once it has sent the current set.
+    for (let waited = 0; typing && typing.live < typing.typists && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    return { warmed: warmedCount, rounds, typingLive: typing?.live ?? 0 };
   },
+
+  /** --typing: the typists start typing (and keep on until typingStop). */
+  typingStart: (): void => typing?.start(),
+
+  /** --typing: the typists stop between measurements (their last true lapses on the server). */
+  typingPause: (): void => typing?.pause(),
+
+  /** --typing: the typists stop for good; what they did and received while typing. */
+  typingStop: (): TypingLoadResult | null => typing?.stop() ?? null,
 
   /** `messages` back to back, `inFlight` publishes at a time; waits for every delivery. */
   burst: async ({ messages, inFlight }: { messages: number; inFlight: number }): Promise<PhaseResult> => {
@@ -334,5 +355,6 @@ serve({
       ),
     );
     poster?.close();
+    typing?.close();
   },
 });

@@ -5,6 +5,16 @@ export interface Plan {
   profile: boolean;
   /** --only=fanout,ingest,history: the scenarios to run (all by default). */
   only: Set<Scenario>;
+  /**
+   * --typing: each fan-out size runs the chat server a second time with this
+   * share of the subscribers typing (bench/load-typing.ts), beside the run without.
+   */
+  typing: boolean;
+  /** --typing=socket: setTyping over the typists' own WebSockets instead of HTTP. */
+  typingVia: 'http' | 'socket';
+  typingShare: number;
+  /** How long the typists type before a measurement starts: one whole cycle of theirs. */
+  typingRampMs: number;
   /** Subscriber counts for fan-out; the largest also carries the memory target. */
   fanoutSizes: number[];
   burstMessages: (subscribers: number) => number;
@@ -26,14 +36,16 @@ export interface Plan {
 export const SCENARIOS = ['fanout', 'ingest', 'history'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-const USAGE = `usage: npm run bench [-- [--quick] [--profile] [--only=${SCENARIOS.join(',')}]]`;
+const USAGE = `usage: npm run bench [-- [--quick] [--profile] [--typing[=socket]] [--only=${SCENARIOS.join(',')}]]`;
 
 export function parsePlan(argv: string[]): Plan {
   const quick = argv.includes('--quick');
   const profile = argv.includes('--profile');
+  const typingVia: Plan['typingVia'] = argv.includes('--typing=socket') ? 'socket' : 'http';
+  const typing = typingVia === 'socket' || argv.includes('--typing');
   const only = new Set<Scenario>(SCENARIOS);
   for (const arg of argv) {
-    if (arg === '--quick' || arg === '--profile') continue;
+    if (arg === '--quick' || arg === '--profile' || arg === '--typing' || arg === '--typing=socket') continue;
     const list = /^--only=(.+)$/.exec(arg)?.[1];
     if (!list) throw new Error(`unknown argument "${arg}"; ${USAGE}`);
     only.clear();
@@ -42,7 +54,7 @@ export function parsePlan(argv: string[]): Plan {
       only.add(name as Scenario);
     }
   }
-  const common = { quick, profile, only, burstInFlight: 4, steadyDeliveriesPerSec: 10_000, connectConcurrency: 200, fanoutUsers: 50 };
+  const common = { quick, profile, only, typing, typingVia, typingShare: 0.1, typingRampMs: 8_000, burstInFlight: 4, steadyDeliveriesPerSec: 10_000, connectConcurrency: 200, fanoutUsers: 50 };
   if (quick) {
     return {
       ...common,

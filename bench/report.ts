@@ -6,7 +6,8 @@ import type { Plan } from './plan.js';
 import { formats, type Row } from './table.js';
 
 export interface Results {
-  fanout: Map<number, { chat?: FanoutResult; bare?: FanoutResult }>;
+  /** chatTyping: the chat server again with --typing's typists (bench/load-typing.ts). */
+  fanout: Map<number, { chat?: FanoutResult; bare?: FanoutResult; chatTyping?: FanoutResult }>;
   ingest: { sqlite?: IngestResult; postgres?: IngestResult };
   history?: HistoryResult;
 }
@@ -50,6 +51,7 @@ export function buildRows(plan: Plan, results: Results): Row[] {
       { scenario: steady, metric: 'latency p99 ms', measured: pick(chat, (r) => r.steady.latencyMs.p99), ceiling: pick(bare, (r) => r.steady.latencyMs.p99), format: formats.ms, target: { atMost: 1.3 } },
       { scenario: steady, metric: 'lost deliveries', measured: pick(chat, (r) => r.steady.lost), ceiling: pick(bare, (r) => r.steady.lost), format: formats.count, target: 'zero' },
     );
+    if (plan.typing) rows.push(...typingRows(plan, subscribers, chat, results.fanout.get(subscribers)?.chatTyping));
     const memory = `idle subscribed sockets, N=${n(subscribers)} (memory after GC)`;
     rows.push(
       { scenario: memory, metric: 'connect + subscribe all, s', measured: pick(chat, (r) => r.connect.ms / 1000), ceiling: pick(bare, (r) => r.connect.ms / 1000), format: formats.seconds },
@@ -79,6 +81,39 @@ export function buildRows(plan: Plan, results: Results): Row[] {
   return rows;
 }
 
+/**
+ * --typing: the same fan-out with a share of the subscribers typing, measured
+ * against the chat server without typists in the same run (the "ceiling"
+ * column here), then what the typists did and got.
+ */
+function typingRows(plan: Plan, subscribers: number, without: FanoutResult | undefined, typing: FanoutResult | undefined): Row[] {
+  const pick = (result: FanoutResult | undefined, read: (r: FanoutResult) => number) => (result ? read(result) : null);
+  const typists = Math.ceil(subscribers / Math.round(1 / plan.typingShare));
+  const who = `${n(typists)} typing (${Math.round(plan.typingShare * 100)}%)`;
+  const burst = `fan-out burst N=${n(subscribers)}, ${who}; ceiling: no one typing`;
+  const steady = `fan-out steady N=${n(subscribers)}, ${who}; ceiling: no one typing`;
+  const activity = `typing, N=${n(subscribers)}, ${who}${plan.typingVia === 'socket' ? ', setTyping over the socket' : ', setTyping over HTTP'}`;
+  const t = typing?.typing ?? null;
+  const seconds = t ? t.elapsedMs / 1000 : 0;
+  return [
+    { scenario: burst, metric: 'deliveries/s', measured: pick(typing, (r) => r.burst.deliveriesPerSec), ceiling: pick(without, (r) => r.burst.deliveriesPerSec), format: formats.perSecond },
+    { scenario: burst, metric: 'server CPU µs/delivery', measured: pick(typing, (r) => r.cpuMicrosPerDelivery), ceiling: pick(without, (r) => r.cpuMicrosPerDelivery), format: formats.micros },
+    { scenario: burst, metric: 'latency p50 ms', measured: pick(typing, (r) => r.burst.latencyMs.p50), ceiling: pick(without, (r) => r.burst.latencyMs.p50), format: formats.ms },
+    { scenario: burst, metric: 'latency p99 ms', measured: pick(typing, (r) => r.burst.latencyMs.p99), ceiling: pick(without, (r) => r.burst.latencyMs.p99), format: formats.ms },
+    { scenario: burst, metric: 'lost deliveries', measured: pick(typing, (r) => r.burst.lost), ceiling: pick(without, (r) => r.burst.lost), format: formats.count, target: 'zero' },
+    { scenario: burst, metric: 'server core busy', measured: pick(typing, (r) => r.serverBusy), ceiling: pick(without, (r) => r.serverBusy), format: formats.percent },
+    { scenario: burst, metric: 'load core busy', measured: pick(typing, (r) => r.burst.loadBusy), ceiling: pick(without, (r) => r.burst.loadBusy), format: formats.percent },
+    { scenario: steady, metric: 'latency p50 ms', measured: pick(typing, (r) => r.steady.latencyMs.p50), ceiling: pick(without, (r) => r.steady.latencyMs.p50), format: formats.ms },
+    { scenario: steady, metric: 'latency p99 ms', measured: pick(typing, (r) => r.steady.latencyMs.p99), ceiling: pick(without, (r) => r.steady.latencyMs.p99), format: formats.ms },
+    { scenario: steady, metric: 'lost deliveries', measured: pick(typing, (r) => r.steady.lost), ceiling: pick(without, (r) => r.steady.lost), format: formats.count, target: 'zero' },
+    { scenario: activity, metric: 'server core busy, typing alone', measured: typing?.typingAloneBusy ?? null, ceiling: null, format: formats.percent },
+    { scenario: activity, metric: 'setTyping calls/s', measured: t ? t.calls / seconds : null, ceiling: null, format: formats.perSecond },
+    { scenario: activity, metric: 'typing updates/s per typist', measured: t ? t.updates / t.typists / seconds : null, ceiling: null, format: formats.decimal },
+    { scenario: activity, metric: 'most updates in 1 s, one typist', measured: t?.maxUpdatesInOneSecond ?? null, ceiling: null, format: formats.count },
+    { scenario: activity, metric: 'typing KiB/s, all typists', measured: t ? t.updateBytes / 1024 / seconds : null, ceiling: null, format: formats.perSecond },
+  ];
+}
+
 function phaseProblems(where: string, phase: PhaseResult): string[] {
   const problems: string[] = [];
   if (phase.lost > 0) problems.push(`${where}: ${n(phase.lost)} of ${n(phase.expected)} deliveries lost`);
@@ -94,10 +129,11 @@ export function findProblems(results: Results): { failures: string[]; caveats: s
   const failures: string[] = [];
   const caveats: string[] = [];
   for (const [subscribers, pair] of results.fanout) {
-    for (const result of [pair.chat, pair.bare]) {
+    for (const result of [pair.chat, pair.bare, pair.chatTyping]) {
       if (!result) continue;
-      const where = `${result.server} N=${n(subscribers)}`;
+      const where = `${result.server}${result.typing ? ' with typists' : ''} N=${n(subscribers)}`;
       failures.push(...phaseProblems(`${where} burst`, result.burst), ...phaseProblems(`${where} steady`, result.steady));
+      if (result.typing?.callErrors) failures.push(`${where}: ${result.typing.callErrors} setTyping calls failed; first: ${result.typing.firstCallError}`);
       if (result.burst.loadBusy > 0.9 && result.serverBusy < 0.85) {
         caveats.push(
           `${where}: during the burst the load generator's core was ${formats.percent(result.burst.loadBusy)} busy and the server's ${formats.percent(result.serverBusy)}: deliveries/s is the load's limit here, not the server's`,
@@ -132,9 +168,10 @@ const FOREIGN_CORES_NOTED = 0.1;
 function busyMoments(results: Results): string[] {
   const moments: [string, number | null | undefined][] = [];
   for (const [subscribers, pair] of results.fanout) {
-    for (const result of [pair.chat, pair.bare]) {
+    for (const result of [pair.chat, pair.bare, pair.chatTyping]) {
       if (!result) continue;
-      moments.push([`${result.server} N=${n(subscribers)} burst`, result.burst.foreignCores], [`${result.server} N=${n(subscribers)} steady`, result.steady.foreignCores]);
+      const where = `${result.server}${result.typing ? ' with typists' : ''}`;
+      moments.push([`${where} N=${n(subscribers)} burst`, result.burst.foreignCores], [`${where} N=${n(subscribers)} steady`, result.steady.foreignCores]);
     }
   }
   for (const result of [results.ingest.sqlite, results.ingest.postgres]) {

@@ -101,6 +101,11 @@ async function main(): Promise<void> {
         results.fanout.get(subscribers)![kind] = await runFanout(ctx, kind, subscribers);
       });
     }
+    if (plan.typing) {
+      await step(`fan-out chat with typists N=${subscribers}`, async () => {
+        results.fanout.get(subscribers)!.chatTyping = await runFanout(ctx, 'chat', subscribers, true);
+      });
+    }
   }
   if (plan.only.has('ingest')) {
     await step('ingest SQLite', async () => {

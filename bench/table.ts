@@ -64,6 +64,7 @@ export const formats = {
   count: (value: number) => Math.round(value).toLocaleString('en-US'),
   perSecond: (value: number) => Math.round(value).toLocaleString('en-US'),
   micros: (value: number) => value.toFixed(2),
+  decimal: (value: number) => value.toFixed(1),
   seconds: (value: number) => value.toFixed(1),
   ms: (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1)),
   kib: (value: number) => value.toFixed(1),

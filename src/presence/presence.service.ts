@@ -56,14 +56,41 @@ export class PresenceService {
 
   /** The room's count now, over every instance. */
   async count(roomId: string): Promise<number> {
+    return this.union(roomId, await this.sharesOf(roomId));
+  }
+
+  /**
+   * Up to `limit` of the users `count` counts, from the same state, in no fixed
+   * order (this instance's own first).
+   */
+  async participantIds(roomId: string, limit: number): Promise<string[]> {
+    const shares = await this.sharesOf(roomId);
+    const ids = new Set<string>();
+    for (const userId of this.local.get(roomId)?.keys() ?? []) {
+      if (ids.size >= limit) return [...ids];
+      ids.add(userId);
+    }
+    const now = Date.now();
+    for (const share of shares) {
+      if (share.expiresAt <= now) continue;
+      for (const userId of share.userIds) {
+        if (ids.size >= limit) return [...ids];
+        ids.add(userId);
+      }
+    }
+    return [...ids];
+  }
+
+  /** The other instances' shares of the room: kept up to date while watched, read otherwise. */
+  private async sharesOf(roomId: string): Promise<Iterable<PresenceShare>> {
     const watch = this.watched.get(roomId);
-    if (watch?.synced) return this.union(roomId, watch.shares.values());
+    if (watch?.synced) return watch.shares.values();
     try {
-      return this.union(roomId, await this.cluster.read(roomId));
+      return await this.cluster.read(roomId);
     } catch (error) {
       // The cluster is unreachable: this instance's own users are still a true lower bound.
       this.logger.warn({ roomId, error: errorMessage(error) }, 'reading presence from the cluster failed; counting local users only');
-      return this.union(roomId, []);
+      return [];
     }
   }
 
@@ -104,9 +131,13 @@ export class PresenceService {
   /** Withdraws this instance's shares: its users leave every room at once, not after the TTL. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    // A room whose last user left just now has its (empty) announcement pending: withdraw it too,
+    // or the other instances count those users until the share's TTL runs out.
+    const rooms = new Set([...this.local.keys(), ...this.announcing.keys()]);
     for (const timer of this.announcing.values()) clearTimeout(timer);
+    this.announcing.clear();
     for (const watch of this.watched.values()) watch.stop();
-    await Promise.allSettled([...this.local.keys()].map((roomId) => this.cluster.announce(roomId, [], 0)));
+    await Promise.allSettled([...rooms].map((roomId) => this.cluster.announce(roomId, [], 0)));
     this.local.clear();
   }
 
