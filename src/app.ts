@@ -2,14 +2,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import type { Config } from './config.js';
+import type { Database } from './database.js';
 import { connectDatabase } from './infrastructure/db/connect.js';
 import { migrateToLatest } from './infrastructure/db/migrate.js';
+import { useBanGuard } from './moderation/ban-guard.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Services } from './schema/context.js';
 import { buildSchema } from './schema/index.js';
 import { createErrorPolicy } from './transports/error-policy.js';
 import { useMessageFanout } from './transports/fanout/message-fanout.js';
 import { createGraphQLPipeline } from './transports/pipeline.js';
+import { withWebApp } from './transports/web-app.js';
 import { attachWebSocketTransport } from './transports/websocket/index.js';
 import { wireServices } from './wiring.js';
 
@@ -31,7 +34,7 @@ const DRAIN_MS = 3_000;
 
 /** The composition root: builds the server from a Config; nothing listens until start(). */
 export async function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
-  const db = connectDatabase(config.database);
+  const db = connectDatabase<Database>(config.database);
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
   const wiring = await wireServices(config, db, logger);
@@ -56,11 +59,14 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     logger,
     allowedOrigins: config.allowedOrigins,
     errorPolicy,
-    plugins: [fanout],
+    // Bans first: a banned user's write is refused before any other plugin acts on it.
+    plugins: [useBanGuard({ bans: services.bans, errorPolicy }), fanout],
     notReadyReason,
   });
-  const httpServer: Server = createServer(pipeline);
-  httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
+  // The web chat at /, in front of the pipeline (GraphQL, GraphiQL, /health).
+  const httpServer: Server = createServer(withWebApp(pipeline, { logger }));
+  // Before the handler, which may send its headers at once.
+  httpServer.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
     // While stopping, a response ends its connection instead of keeping it for another request.
     if (stopping) response.setHeader('connection', 'close');
     // An SSE stream (Yoga marks it keep-alive) takes its connection with it when it ends, so a

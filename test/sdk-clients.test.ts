@@ -125,6 +125,8 @@ describe('the README examples', () => {
     const user = await issueToken(server.url);
     localStorage.setItem('token', user.token);
     const roomId = LOBBY;
+    // The newest message of the history page the app showed before going live.
+    const newest = (await allMessages(server.url, LOBBY)).at(-1) ?? null;
 
     // BEGIN README graphql-ws
     const client = createClient({
@@ -135,8 +137,9 @@ describe('the README examples', () => {
       shouldRetry: () => true,
     });
 
-    let lastId: string | null = null; // the last message shown
-    let lastSeq = 0;
+    // The last message shown: the newest of the history page, so even the first connect resumes.
+    let lastId: string | null = newest?.id ?? null;
+    let lastSeq = newest?.seq ?? 0;
     let unsubscribe = () => {};
     client.on('connected', () => {
       unsubscribe(); // graphql-ws would re-send the old subscribe, with its old `after`

@@ -4,8 +4,14 @@ import { builder } from './builder.js';
 import './common.js';
 import '../identity/identity.schema.js';
 import '../rooms/room.schema.js';
+import '../rooms/direct-rooms.schema.js';
 import '../messages/message.schema.js';
 import '../presence/presence.schema.js';
+import '../moderation/moderation.schema.js';
+import '../notices/notice.schema.js';
+import '../presence/participants.schema.js';
+import '../typing/typing.schema.js';
+import '../matching/matching.schema.js';
 
 let schema: GraphQLSchema | null = null;
 

@@ -5,6 +5,7 @@ import type { Viewer } from '../identity/viewer.js';
 import type { Logger } from '../logger.js';
 import type { Context, LastingConnection, Services } from '../schema/context.js';
 import type { ErrorPolicy } from './error-policy.js';
+import { createOfflineGraphiQL } from './graphiql.js';
 
 /**
  * What a transport other than HTTP hands the pipeline instead of a request
@@ -14,6 +15,8 @@ import type { ErrorPolicy } from './error-policy.js';
 export interface TransportContext {
   viewer?: Viewer;
   connection?: LastingConnection;
+  /** graphql-ws: whether connection_init carried the operators' admin token (HTTP reads its header instead). */
+  operator?: boolean;
 }
 
 export type GraphQLPipeline = YogaServerInstance<TransportContext, Context>;
@@ -47,6 +50,8 @@ export function createGraphQLPipeline(options: PipelineOptions): GraphQLPipeline
     // GraphiQL runs subscriptions over SSE, so the Authorization header from its Headers tab
     // reaches them too (its WebSocket mode would send no token in connection_init).
     graphiql: { title: 'Chat API', subscriptionsProtocol: 'SSE' },
+    // From the package, not a CDN: GraphiQL works offline.
+    renderGraphiQL: createOfflineGraphiQL(),
     cors: options.allowedOrigins ? { origin: options.allowedOrigins, credentials: false } : undefined,
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
@@ -56,12 +61,14 @@ export function createGraphQLPipeline(options: PipelineOptions): GraphQLPipeline
     },
     // Masking is the error policy's (one plugin for codes and masking on every transport).
     maskedErrors: false,
-    context: ({ request, viewer, connection }): Context => {
+    context: ({ request, viewer, connection, operator }): Context => {
       let resolved: Promise<Viewer> | undefined = viewer ? Promise.resolve(viewer) : undefined;
+      let isOperator = operator;
       return {
         services,
         viewer: () => (resolved ??= services.identity.viewerFromToken(bearerToken(request?.headers.get('authorization')))),
         connection,
+        isOperator: () => (isOperator ??= services.operators.isAdminToken(bearerToken(request?.headers.get('authorization')))),
       };
     },
     plugins: [
