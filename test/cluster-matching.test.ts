@@ -6,24 +6,13 @@ import { Cluster, postgresUrl, type Instance } from './helpers/cluster.js';
 import { dialect, redisUrl, type TestDatabase } from './helpers/server.js';
 import { until, within } from './helpers/wait.js';
 import { subscribe, type Subscription } from './helpers/ws.js';
+import { seededRandom } from './helpers/random.js';
 
 const MATCH = 'subscription($topic: String) { matchFound(topic: $topic) { room { id kind members { id } } partner { id } } }';
 const PRESENCE_TTL_SECONDS = 3;
 
 interface MatchEvent {
   matchFound: { room: { id: string; kind: string; members: { id: string }[] }; partner: { id: string } };
-}
-
-/** A small seeded generator, so a failing interleaving can be replayed from the seed in the test name. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe.skipIf(!redisUrl || dialect !== 'postgres')('scale out: random matching across two instances', () => {
@@ -99,7 +88,7 @@ describe.skipIf(!redisUrl || dialect !== 'postgres')('scale out: random matching
 
   for (const seed of [1, 2, 3]) {
     it(`waiters leaving at random moments on both instances never pair anyone twice, and no one who stays is stranded (seed ${seed})`, async () => {
-      const next = random(seed);
+      const next = seededRandom(seed);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
       const topic = `churn ${seed}`;
       const stayers = await Promise.all(Array.from({ length: 16 }, (_, i) => newUser(i % 2 === 0 ? a : b)));

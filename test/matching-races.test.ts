@@ -10,6 +10,7 @@ import type { Room } from '../src/rooms/room.js';
 import type { ChatPubSub, Topics } from '../src/topics.js';
 import { flush, silentLogger } from './helpers/fakes.js';
 import { until } from './helpers/wait.js';
+import { seededRandom } from './helpers/random.js';
 
 /**
  * The matching handshake between instances, with every step in the test's
@@ -436,7 +437,7 @@ describe('matching races, step by step', () => {
 
   it('random interleavings of arrivals, departures, queue answers, signals and rooms: no one paired twice or with themselves, no survivor stranded, all back to zero', async () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const next = mulberry32(seed);
+      const next = seededRandom(seed);
       const pick = (count: number) => Math.floor(next() * count);
       const world = new World();
       const people: User[] = [];
@@ -500,13 +501,3 @@ function checkInvariants(world: World, seed: number): void {
   }
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

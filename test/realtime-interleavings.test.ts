@@ -3,22 +3,11 @@ import { createRoom, issueToken, sendMessage, type TestUser } from './helpers/ch
 import { participantCountOf, rawConnection, type RawSocket } from './helpers/realtime.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { until, within } from './helpers/wait.js';
+import { seededRandom } from './helpers/random.js';
 
 const ROOM_FEED = 'subscription($roomId: ID!) { messageAdded(roomId: $roomId) { id body } }';
 /** Off the fast path (a root __typename beside the field), so both paths are driven. */
 const ROOM_FEED_GENERAL = 'subscription($roomId: ID!) { __typename messageAdded(roomId: $roomId) { id } }';
-
-/** A small seeded generator, so a failing interleaving can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('subscribe, complete and close in any order', () => {
   let server: TestServer;
@@ -64,7 +53,7 @@ describe('subscribe, complete and close in any order', () => {
   it('returns the count to 0 after 1,000 random interleavings of subscribe, complete and close', async () => {
     const room = await createRoom(server.url, host.token);
     const seed = Date.now() % 100_000;
-    const next = random(seed);
+    const next = seededRandom(seed);
     const ids = ['a', 'b', 'c'];
     const runSequence = async (user: TestUser) => {
       const raw = await connect(user);
