@@ -74,17 +74,19 @@ async function measure(ctx: BenchContext, kind: FanoutServer, subscribers: numbe
   const startTyping = async () => {
     if (!typing) return;
     ctx.log(`${kind}: ${typists} typists type`);
+    await load.call('typingStart');
+    // Into the rhythm before measuring: every typist has started once, about half type at any moment.
+    await new Promise((resolve) => setTimeout(resolve, plan.typingRampMs));
+    if (typingAloneBusy !== null) return;
+    // The first time, one more cycle with nothing else going on: what typing alone costs the server.
     const title = `chat server, ${typists} typists typing alone, N=${subscribers.toLocaleString('en-US')}`;
-    const { before, after, startedAt } = await profiled(ctx, server, title, async () => {
+    typingAloneBusy = await profiled(ctx, server, title, async () => {
       const before = await server.child.call<CpuTime>('cpu');
       const startedAt = performance.now();
-      await load.call('typingStart');
-      // Into the rhythm before measuring: every typist has started once, about half type at any moment.
       await new Promise((resolve) => setTimeout(resolve, plan.typingRampMs));
-      return { before, startedAt, after: await server.child.call<CpuTime>('cpu') };
+      const after = await server.child.call<CpuTime>('cpu');
+      return (after.micros - before.micros) / 1000 / (performance.now() - startedAt);
     });
-    // What typing alone costs the server: nothing else happens meanwhile (the first time; later ones are alike).
-    typingAloneBusy ??= (after.micros - before.micros) / 1000 / (performance.now() - startedAt);
   };
   const stopTyping = () => (typing ? load.call('typingPause') : Promise.resolve());
 

@@ -27,6 +27,9 @@ const TYPING_ID_BYTE = TYPING_SUBSCRIPTION_ID.charCodeAt(0);
 const SET_TYPING_ID_BYTE = 't'.charCodeAt(0);
 /** `{"id":"` is 7 bytes: the id's first character follows. */
 const ID_OFFSET = 7;
+/** Where a typing frame's type starts: `{"id":"2","type":"` is 18 bytes; "n" for next. */
+const TYPE_OFFSET = `{"id":"${TYPING_SUBSCRIPTION_ID}","type":"`.length;
+const NEXT_BYTE = 'n'.charCodeAt(0);
 
 const RENEW_MS = 2_000;
 const TYPING_MS = 4_000;
@@ -53,6 +56,9 @@ export interface TypingLoadResult {
   updateBytes: number;
   /** The most updates one typist socket received within any 1 s (the coalescing bound, as a client sees it). */
   maxUpdatesInOneSecond: number;
+  /** Typing subscriptions the server ended (an error, say a queue overflow, or a complete): each is a failure. */
+  subscriptionsEnded: number;
+  firstEnd: string | null;
 }
 
 export function isTypingFrame(data: Buffer): boolean {
@@ -76,6 +82,8 @@ export class TypingLoad {
   private updates = 0;
   private updateBytes = 0;
   private nextOperationId = 0;
+  private subscriptionsEnded = 0;
+  private firstEnd: string | null = null;
 
   constructor(
     url: string,
@@ -106,6 +114,11 @@ export class TypingLoad {
 
   onFrame(socket: number, data: Buffer): void {
     if (data[ID_OFFSET] === SET_TYPING_ID_BYTE) return this.onReply(data);
+    if (data[TYPE_OFFSET] !== NEXT_BYTE) {
+      this.subscriptionsEnded++;
+      this.firstEnd ??= data.toString('utf8', 0, 300);
+      return;
+    }
     let times = this.arrivals.get(socket);
     if (!times) this.arrivals.set(socket, (times = []));
     // Before start(): the first update only, which proves the subscription live.
@@ -153,6 +166,8 @@ export class TypingLoad {
       updates: this.updates,
       updateBytes: this.updateBytes,
       maxUpdatesInOneSecond,
+      subscriptionsEnded: this.subscriptionsEnded,
+      firstEnd: this.firstEnd,
     };
   }
 

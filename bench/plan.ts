@@ -13,7 +13,10 @@ export interface Plan {
   /** --typing=socket: setTyping over the typists' own WebSockets instead of HTTP. */
   typingVia: 'http' | 'socket';
   typingShare: number;
-  /** How long the typists type before a measurement starts: one whole cycle of theirs. */
+  /**
+   * How long the typists type before a measurement starts: one whole cycle of
+   * theirs (and, the first time, once more for the "typing alone" figure).
+   */
   typingRampMs: number;
   /** Subscriber counts for fan-out; the largest also carries the memory target. */
   fanoutSizes: number[];

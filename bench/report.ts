@@ -134,6 +134,7 @@ export function findProblems(results: Results): { failures: string[]; caveats: s
       const where = `${result.server}${result.typing ? ' with typists' : ''} N=${n(subscribers)}`;
       failures.push(...phaseProblems(`${where} burst`, result.burst), ...phaseProblems(`${where} steady`, result.steady));
       if (result.typing?.callErrors) failures.push(`${where}: ${result.typing.callErrors} setTyping calls failed; first: ${result.typing.firstCallError}`);
+      if (result.typing?.subscriptionsEnded) failures.push(`${where}: the server ended ${result.typing.subscriptionsEnded} typing subscriptions; first: ${result.typing.firstEnd}`);
       if (result.burst.loadBusy > 0.9 && result.serverBusy < 0.85) {
         caveats.push(
           `${where}: during the burst the load generator's core was ${formats.percent(result.burst.loadBusy)} busy and the server's ${formats.percent(result.serverBusy)}: deliveries/s is the load's limit here, not the server's`,

@@ -3,6 +3,12 @@ import type { TypingChange, Typist } from './typing.js';
 
 /** Lapsed typists are looked for at most this often: a lapse shows at most this much late. */
 const LAPSE_CHECK_MS = 100;
+/**
+ * An update is handed to subscribers in slices of about this many listed users,
+ * each in a turn of the event loop of its own: the executions they cause take a
+ * few milliseconds, so a message never waits behind a large room's typing update.
+ */
+const USERS_PER_TURN = 2_000;
 
 export type TypingListener = (users: User[]) => void;
 
@@ -32,7 +38,9 @@ interface Watcher {
  * an update that listed U users in all, the next waits U / usersPerSecond
  * seconds if that is longer than `coalesceMs`. Rooms of ordinary size never
  * notice; one where hundreds watch hundreds typing gets fewer, later updates
- * instead of taking the server from the message fan-out.
+ * instead of taking the server from the message fan-out. And a large update is
+ * handed out a slice at a time (USERS_PER_TURN), so it does not hold the event
+ * loop either.
  *
  * Each subscriber sees the set without themselves. To tell whether that view
  * changed without keeping a copy per subscriber, the set keeps an order-free
@@ -53,6 +61,8 @@ export class RoomTyping {
   /** Until the store's set is in, changes heard wait here: the snapshot may be older than they are. */
   private pending: TypingChange[] | null = [];
   private emitTimer: NodeJS.Timeout | null = null;
+  /** An update being handed out, slice by slice; null between updates. */
+  private pass: { startedAt: number; listed: number; next: Iterator<[TypingListener, Watcher]>; turn: NodeJS.Immediate | null; dirty: boolean } | null = null;
   /** No update before this (epoch ms): the coalescing window, or longer after a large update. */
   private nextEmitAt = 0;
   /** The room's typists as one list, built at most once per update and shared by every subscriber not in it. */
@@ -110,6 +120,8 @@ export class RoomTyping {
   stop(): void {
     this.stopped = true;
     if (this.emitTimer) clearTimeout(this.emitTimer);
+    if (this.pass?.turn) clearImmediate(this.pass.turn);
+    this.pass = null;
     if (this.lapseTimer) clearTimeout(this.lapseTimer);
     this.emitTimer = this.lapseTimer = null;
     void this.stopListening?.().catch(() => {});
@@ -147,8 +159,14 @@ export class RoomTyping {
   }
 
   private changed(): void {
+    if (this.pass) {
+      // Sent when this update is out: the ones still to come in it already see the change.
+      this.pass.dirty = true;
+      return;
+    }
     if (this.emitTimer || this.pending || this.stopped) return;
-    const wait = this.nextEmitAt - Date.now();
+    // Rounded up: timers take whole milliseconds and must not fire before the window ends.
+    const wait = Math.ceil(this.nextEmitAt - Date.now());
     if (wait <= 0) this.emit();
     else {
       this.emitTimer = setTimeout(() => this.emit(), wait);
@@ -158,15 +176,33 @@ export class RoomTyping {
 
   private emit(): void {
     this.emitTimer = null;
-    const now = Date.now();
-    let listed = 0;
-    for (const [listener, watcher] of this.watchers) {
-      // Not welcomed yet: its first event is the set at welcome.
-      if (watcher.sentA === null) continue;
-      listed += this.send(listener, watcher, false);
+    // The subscribers as they are now; one who arrives meanwhile is welcomed with the set of then.
+    this.pass = { startedAt: Date.now(), listed: 0, next: [...this.watchers][Symbol.iterator](), turn: null, dirty: false };
+    this.handOut();
+  }
+
+  /** Sends the update to the next slice of subscribers; the rest in a later turn. */
+  private handOut(): void {
+    const pass = this.pass!;
+    pass.turn = null;
+    let listedThisTurn = 0;
+    for (let step = pass.next.next(); !step.done; step = pass.next.next()) {
+      const [listener, watcher] = step.value;
+      // Gone since, or not welcomed yet (its first event is the set at welcome).
+      if (this.watchers.get(listener) !== watcher || watcher.sentA === null) continue;
+      const listed = this.send(listener, watcher, false);
+      pass.listed += listed;
+      listedThisTurn += listed;
+      if (listedThisTurn >= USERS_PER_TURN) {
+        this.everyone = null;
+        pass.turn = setImmediate(() => this.handOut());
+        return;
+      }
     }
     this.everyone = null;
-    this.nextEmitAt = now + Math.max(this.coalesceMs, (listed * 1000) / this.usersPerSecond);
+    this.pass = null;
+    this.nextEmitAt = pass.startedAt + Math.max(this.coalesceMs, (pass.listed * 1000) / this.usersPerSecond);
+    if (pass.dirty) this.changed();
   }
 
   /** Sends `listener` its view unless it was sent that very set last; returns how many users it listed. */

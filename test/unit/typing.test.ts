@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { userOf, type User } from '../../src/identity/user.js';
 import { MemoryTypingStore, type TypingStore } from '../../src/typing/typing.store.js';
-import { TYPING_COALESCE_MS, TypingService } from '../../src/typing/typing.service.js';
+import { TYPING_COALESCE_MS, TYPING_USERS_PER_SECOND, TypingService } from '../../src/typing/typing.service.js';
 import { TYPING_LAPSE_MS, type Typist } from '../../src/typing/typing.js';
 import { CallGate, FakePubSub, flush, silentLogger } from '../helpers/fakes.js';
 
@@ -78,12 +78,12 @@ describe('TypingService', () => {
     expect(watcher.seen.at(-1)!.ids).toEqual([]);
   });
 
-  it('spaces the updates of a room so they list at most 20,000 users a second in all, and still sends the final set', async () => {
+  it('spaces the updates of a room so they list at most TYPING_USERS_PER_SECOND users a second in all, and still sends the final set', async () => {
     const watchers = Array.from({ length: 100 }, () => record());
     for (const [i, watcher] of watchers.entries()) await typing.watch(ROOM, `viewer-${i}`, watcher.listener);
-    // 400 start typing at once, then one stops every 10 ms for 2 s.
-    for (let n = 0; n < 400; n++) await typing.set(userNo(n), ROOM, true);
-    for (let n = 0; n < 200; n++) {
+    // 200 start typing at once, then one stops every 10 ms for 1 s.
+    for (let n = 0; n < 200; n++) await typing.set(userNo(n), ROOM, true);
+    for (let n = 0; n < 100; n++) {
       await vi.advanceTimersByTimeAsync(10);
       await typing.set(userNo(n), ROOM, false);
     }
@@ -93,15 +93,35 @@ describe('TypingService', () => {
 
     const seen = watchers[0]!.seen.slice(1);
     expect(seen.length).toBeGreaterThanOrEqual(3);
-    // Each update lists its users to 100 subscribers: the next waits users × 100 / 20,000 s.
+    // The first subscriber is the first of every update: its arrivals are when each update started. An update
+    // that listed U users in all (over every subscriber, slice by slice) holds the next for U / TYPING_USERS_PER_SECOND s.
     for (let i = 1; i < seen.length; i++) {
-      const listed = seen[i - 1]!.ids.length * watchers.length;
-      expect(seen[i]!.at - seen[i - 1]!.at).toBeGreaterThanOrEqual(Math.max(TYPING_COALESCE_MS, (listed * 1000) / 20_000));
+      const [from, to] = [seen[i - 1]!.at, seen[i]!.at];
+      const listed = watchers.flatMap((w) => w.seen.slice(1).filter((u) => u.at >= from && u.at < to)).reduce((sum, u) => sum + u.ids.length, 0);
+      expect(to - from).toBeGreaterThanOrEqual(Math.max(TYPING_COALESCE_MS, (listed * 1000) / TYPING_USERS_PER_SECOND));
     }
-    expect(seen.at(-1)!.ids).toEqual(Array.from({ length: 200 }, (_, n) => userNo(n + 200).id).sort());
-    // 400 listed to 100 subscribers holds the next update for 2 s; the final set follows that wait.
+    expect(seen.at(-1)!.ids).toEqual(Array.from({ length: 100 }, (_, n) => userNo(n + 100).id).sort());
+    // The update of all 200 (20,000 listed) held the next for 2 s; the final set came right after that wait.
     expect(seen.at(-1)!.at - lastChangeAt).toBeLessThanOrEqual(2_000);
     for (const watcher of watchers) expect(watcher.seen.at(-1)!.ids).toEqual(seen.at(-1)!.ids);
+  });
+
+  it('hands a large update out a slice at a time, so no turn of the event loop sends much of it', async () => {
+    const watchers = Array.from({ length: 100 }, () => record());
+    for (const [i, watcher] of watchers.entries()) await typing.watch(ROOM, `viewer-${i}`, watcher.listener);
+    // The first typist goes out at once; the other 199 wait out the coalescing window.
+    for (let n = 0; n < 200; n++) await typing.set(userNo(n), ROOM, true);
+    await vi.advanceTimersByTimeAsync(TYPING_COALESCE_MS - 1);
+    const hasAll = () => watchers.filter((w) => w.seen.at(-1)!.ids.length === 200).length;
+    expect(hasAll()).toBe(0);
+    // Each turn of the update lists 2,000 users, that is 10 subscribers of 200, then yields.
+    const perTurn: number[] = [];
+    while (hasAll() < 100 && perTurn.length < 20) {
+      const before = hasAll();
+      vi.advanceTimersToNextTimer();
+      perTurn.push(hasAll() - before);
+    }
+    expect(perTurn).toEqual(Array.from({ length: 10 }, () => 10));
   });
 
   it('lapses a typist 5 s after their last true, within 100 ms', async () => {
