@@ -5,7 +5,10 @@ export default defineConfig({
     // graphql ships CJS (main) and ESM (module); Node and Pothos load the CJS one, and two copies
     // of graphql cannot share a schema. Make vite resolve the same file Node does.
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+    // `chat-api/sdk` is the SDK's source in tests (package.json exports), so they never run a stale build.
+    conditions: ['source'],
   },
+  ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],

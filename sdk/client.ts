@@ -88,6 +88,12 @@ export interface ChatClientOptions {
   pongTimeoutMs?: number;
   /** Wait before reconnect attempt n (0, 1, …). @default 0–300 ms, then doubling from 1 s to 10 s, with jitter */
   retryDelayMs?: (attempt: number) => number;
+  /**
+   * After falling back to SSE, the wait before WebSocket is tried again (attempt
+   * 0, 1, …); subscriptions move back to it, with no gap, once a socket is acknowledged.
+   * @default 30 s, doubling to 5 min
+   */
+  webSocketRetryMs?: (attempt: number) => number;
   /** How long before its expiry a token is renewed, given its remaining lifetime. @default min(60 s, a fifth of it) */
   renewBeforeExpiryMs?: (remainingMs: number) => number;
 }
@@ -273,6 +279,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     keepAliveMs: options.keepAliveMs ?? 10_000,
     pongTimeoutMs: options.pongTimeoutMs ?? 5_000,
     retryDelayMs: options.retryDelayMs ?? defaultRetryDelay,
+    webSocketRetryMs: options.webSocketRetryMs,
     onState: (state) => emit('state', state),
   });
 

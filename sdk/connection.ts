@@ -14,6 +14,12 @@ export type TransportKind = 'websocket' | 'sse';
 const TOKEN_REJECTED = 4403;
 /** Sockets that fail to open, while HTTP answers, before the SDK takes WebSocket for blocked. */
 const FAILED_OPENS_BEFORE_SSE = 2;
+/**
+ * After falling back to SSE, WebSocket is tried again this long later, and
+ * then at doubling intervals up to the maximum: a blocked network (a captive
+ * portal, a proxy) is often a passing one, and WebSocket is the cheaper link.
+ */
+const WEBSOCKET_RETRY_MS = { first: 30_000, max: 300_000 };
 
 export interface ConnectionOptions {
   wsUrl: string;
@@ -29,6 +35,8 @@ export interface ConnectionOptions {
   keepAliveMs: number;
   pongTimeoutMs: number;
   retryDelayMs(attempt: number): number;
+  /** After an SSE fallback, the wait before WebSocket is tried again (attempt 0, 1, …). */
+  webSocketRetryMs?(attempt: number): number;
   onState(state: ConnectionState): void;
 }
 
@@ -39,6 +47,8 @@ interface Socket {
   transport: Transport | null;
   /** Asked to reconnect at once when it closes (a token change). */
   restart: boolean;
+  /** Opened beside SSE to see whether WebSocket works again: nothing moves to it before it is acknowledged. */
+  probe: boolean;
 }
 
 /**
@@ -57,6 +67,10 @@ export class Connection implements LiveHost {
   private attempt = 0;
   private everConnected = false;
   private failedOpens = 0;
+  /** Fell back to SSE at least once: failing sockets may send it there again later. */
+  private fellBack = false;
+  private probeAttempt = 0;
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private readonly unlistenOnline: () => void;
@@ -118,6 +132,7 @@ export class Connection implements LiveHost {
     this.closed = true;
     this.unlistenOnline();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     for (const operation of this.operations) operation.end();
     this.operations.clear();
     const socket = this.socket;
@@ -173,9 +188,9 @@ export class Connection implements LiveHost {
     this.options.onState(state);
   }
 
-  private connect(): void {
+  private connect(probe = false): void {
     if (this.closed) return;
-    if (this.kind === 'sse') return void this.probeForSse();
+    if (this.kind === 'sse' && !probe) return void this.probeForSse();
     const generation = ++this.generation;
     let opened = false;
     let usedToken: string | null = null;
@@ -212,18 +227,20 @@ export class Connection implements LiveHost {
       });
     } catch {
       // No WebSocket in this runtime.
+      if (probe) return;
       if (this.options.transport === 'auto') {
         this.kind = 'sse';
         return void this.probeForSse();
       }
       throw new Error('no WebSocket implementation: pass webSocketImpl (in Node 20: `import WebSocket from "ws"`)');
     }
-    this.socket = { client, generation, transport: null, restart: false };
+    this.socket = { client, generation, transport: null, restart: false, probe };
   }
 
   private socketConnected(generation: number): void {
     const socket = this.socket;
     if (!socket || socket.generation !== generation || this.closed) return;
+    if (socket.probe) this.leaveSse(socket);
     this.attempt = 0;
     this.failedOpens = 0;
     this.everConnected = true;
@@ -238,6 +255,8 @@ export class Connection implements LiveHost {
     if (!socket || socket.generation !== generation || this.closed) return;
     this.socket = null;
     void Promise.resolve(socket.client.dispose()).catch(() => {});
+    // WebSocket is still blocked: SSE carries on as it was.
+    if (socket.probe) return this.scheduleWebSocketProbe();
     for (const operation of this.operations) operation.detach();
     this.setState(this.everConnected ? 'reconnecting' : 'connecting');
 
@@ -250,7 +269,8 @@ export class Connection implements LiveHost {
       return;
     }
     if (!opened) this.failedOpens++;
-    if (this.options.transport === 'auto' && !this.everConnected && this.failedOpens >= FAILED_OPENS_BEFORE_SSE) {
+    // Never before a first connection (or after coming back from SSE): a server that restarts must not send its clients to SSE.
+    if (this.options.transport === 'auto' && (!this.everConnected || this.fellBack) && this.failedOpens >= FAILED_OPENS_BEFORE_SSE) {
       void this.fallBackToSseIfHttpWorks();
       return;
     }
@@ -270,9 +290,38 @@ export class Connection implements LiveHost {
   private async fallBackToSseIfHttpWorks(): Promise<void> {
     if (await this.httpAnswers()) {
       this.kind = 'sse';
-      return this.sseOnline();
+      this.fellBack = true;
+      this.probeAttempt = 0;
+      this.sseOnline();
+      return this.scheduleWebSocketProbe();
     }
     this.scheduleReconnect();
+  }
+
+  /** Tries WebSocket again, later, beside the SSE streams (only after a fallback: `transport: 'sse'` stays SSE). */
+  private scheduleWebSocketProbe(): void {
+    if (this.closed || !this.fellBack || this.probeTimer) return;
+    const delay = this.options.webSocketRetryMs?.(this.probeAttempt) ?? Math.min(WEBSOCKET_RETRY_MS.first * 2 ** this.probeAttempt, WEBSOCKET_RETRY_MS.max);
+    this.probeAttempt++;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      if (this.kind === 'sse' && !this.socket) this.connect(true);
+    }, delay);
+  }
+
+  /**
+   * The probe socket is acknowledged: every operation leaves its SSE stream and
+   * resumes on the socket (after its last delivered message: no gap, no duplicate).
+   */
+  private leaveSse(socket: Socket): void {
+    socket.probe = false;
+    // An SSE reconnect may be waiting or under way: the socket replaces it.
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    for (const operation of this.operations) operation.detach();
+    this.sse = null;
+    this.kind = 'websocket';
+    this.failedOpens = 0;
   }
 
   private async probeForSse(): Promise<void> {
@@ -290,7 +339,8 @@ export class Connection implements LiveHost {
   }
 
   private sseOnline(): void {
-    if (this.closed) return;
+    // Closed, or a probe socket took over while HTTP was being checked.
+    if (this.closed || this.kind !== 'sse') return;
     this.attempt = 0;
     this.everConnected = true;
     const http = this.options.http;

@@ -322,6 +322,36 @@ describe('the SDK where WebSocket is blocked', () => {
     const own = await chat.sendMessage({ roomId: room.id, body: 'over http' });
     expect(own.sender.id).toBe(session.user.id);
   });
+
+  it('goes back to WebSocket once it works again, and the subscription moves over with no gap and no duplicate', async () => {
+    const wsPath = await startTcpProxy(server.app.port);
+    try {
+      wsPath.refuse(true);
+      const chat = chatClient({ url: server.url, wsUrl: wsPath.wsUrl, webSocketRetryMs: () => 300 });
+      await chat.ready();
+      const alice = await issueToken(server.url);
+      const room = await createRoom(server.url, alice.token);
+      const seed = await sendMessage(server.url, alice.token, room.id, 'seed');
+      const messages = follow(chat, room.id, seed.id);
+      await online(chat);
+      expect(chat.transport).toBe('sse');
+      await sendMany(server.url, [alice], room.id, 3);
+      await messages.take(3);
+
+      // The network lets WebSocket through again; messages keep coming meanwhile.
+      wsPath.refuse(false);
+      const sending = sendMany(server.url, [alice], room.id, 10);
+      await until(() => chat.transport === 'websocket', 5_000, 'the client to be back on WebSocket');
+      await sending;
+      await sendMany(server.url, [alice], room.id, 3);
+      await messages.take(13);
+      expect(wsPath.open).toBeGreaterThan(0);
+      expect(chat.state).toBe('online');
+      expect(messages.received.map((m) => m.id)).toEqual(await historyAfter(server.url, room.id, seed.seq));
+    } finally {
+      await wsPath.close();
+    }
+  });
 });
 
 describe('every operation is a typed call', () => {

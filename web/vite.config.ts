@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 /**
  * The web chat: Preact through Vite's own JSX transform (no Babel preset),
@@ -13,6 +13,8 @@ export default defineConfig({
   resolve: {
     // The SDK imports graphql's ESM build; keep one copy of it in the bundle.
     dedupe: ['graphql'],
+    // The SDK from its source (package.json exports), as the tests use it: no build of it needed first.
+    conditions: ['source', ...defaultClientConditions],
   },
   build: {
     outDir: 'dist',
