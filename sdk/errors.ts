@@ -10,6 +10,8 @@ export type ChatErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  // The server is busy (its database locked): nothing was done; retry after retryAfterSeconds.
+  | 'UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR'
   | 'NETWORK_ERROR'
   // Anything else the server says (GRAPHQL_VALIDATION_FAILED from an older server, say).

@@ -5,7 +5,8 @@ import type { GraphQLError } from 'graphql';
  * Every `extensions.code` a client can see; nothing else is ever sent (the error
  * policy, transports/error-policy.ts, maps anything else onto this list).
  */
-export const ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR'] as const;
+/** UNAVAILABLE: the server could not do it now (the database is locked or busy); retry after extensions.retryAfterSeconds. */
+export const ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL_SERVER_ERROR'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**

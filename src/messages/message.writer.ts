@@ -1,6 +1,7 @@
 import { notFound } from '../errors.js';
 import type { User } from '../identity/user.js';
 import { uuidv7 } from '../infrastructure/ids.js';
+import { isDatabaseBusy } from '../infrastructure/db/busy.js';
 import { messageRowToMessage, type MessageRepository } from './message.repository.js';
 import type { MessageRow, NewMessageRow } from './message.table.js';
 import type { Message } from './message.js';
@@ -38,6 +39,11 @@ export class MessageWriter {
 
   constructor(private readonly messages: MessageRepository) {}
 
+  /** Sends queued behind the write in flight. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
   write(message: NewMessage): Promise<Written> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
@@ -56,7 +62,8 @@ export class MessageWriter {
         try {
           await this.writeBatch(batch);
         } catch (error) {
-          if (batch.length === 1) batch[0]!.reject(error);
+          // Busy (a lock held elsewhere): every send would wait the same; they fail together, to be retried.
+          if (batch.length === 1 || isDatabaseBusy(error)) for (const pending of batch) pending.reject(error);
           // One bad send must not fail its neighbours: write them one by one, so only it fails.
           else for (const pending of batch) await this.writeBatch([pending]).catch(pending.reject);
         }

@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { appError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { isDatabaseBusy } from '../infrastructure/db/busy.js';
 import type { Logger } from '../logger.js';
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
@@ -27,7 +28,12 @@ export interface ErrorPolicy {
 }
 
 export function createErrorPolicy(logger: Logger): ErrorPolicy {
-  const forClient = (error: unknown): GraphQLError => (isExpected(error) ? withKnownCode(error) : masked(error, logger));
+  const forClient = (error: unknown): GraphQLError => {
+    if (isExpected(error)) return withKnownCode(error);
+    // Already masked in an earlier phase (execution, then the HTTP result): logged once is enough.
+    if (error instanceof GraphQLError && error.extensions?.unexpected === true) return error;
+    return isBusy(error) ? busy(error, logger) : masked(error, logger);
+  };
   const fixResult = <R extends ExecutionResult>(result: R): R =>
     result.errors?.length ? { ...result, errors: result.errors.map(forClient) } : result;
   const fixStream = {
@@ -105,6 +111,21 @@ function withKnownCode(error: GraphQLError): GraphQLError {
   // but not enumerable, so it is never serialised to a client.
   if (parserException !== undefined) Object.defineProperty(coded.extensions, 'originalError', { value: parserException, enumerable: false });
   return coded;
+}
+
+/** Seconds a client is asked to wait before retrying after UNAVAILABLE. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
+function isBusy(error: unknown): boolean {
+  return isDatabaseBusy(error instanceof GraphQLError ? error.originalError : error);
+}
+
+/** The database was locked or busy: nothing was stored, and a retry may succeed. A warning, not a bug. */
+function busy(error: unknown, logger: Logger): GraphQLError {
+  const located = error instanceof GraphQLError ? error : null;
+  logger.warn({ err: located?.originalError ?? error, path: located?.path }, 'database busy: answered UNAVAILABLE');
+  const answer = appError('UNAVAILABLE', 'The server is busy: nothing was stored, try again in a moment.', { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+  return new GraphQLError(answer.message, { nodes: located?.nodes, source: located?.source, positions: located?.positions, path: located?.path, extensions: answer.extensions });
 }
 
 function masked(error: unknown, logger: Logger): GraphQLError {
