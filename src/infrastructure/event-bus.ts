@@ -2,7 +2,15 @@ import type { Logger } from '../logger.js';
 import { InProcessPubSub } from './pubsub/in-process.js';
 import type { PubSub, TopicMap } from './pubsub/pubsub.js';
 import { RedisPubSubAdapter } from './pubsub/redis.js';
-import { connectRedis, type RedisConnections } from './redis/connections.js';
+import { RedisClusterPubSub } from './pubsub/redis-cluster.js';
+import { connectRedisCluster, type ClusterSeed } from './redis/cluster-connections.js';
+import { connectRedis, type RedisCommands } from './redis/connections.js';
+
+/** Where events travel: one Redis (a URL), a Redis Cluster (its seed nodes), or neither (this process). */
+export interface EventBusTarget {
+  redisUrl: string | null;
+  redisClusterNodes?: ClusterSeed[] | null;
+}
 
 /**
  * How instances share events: Redis when a URL is given, this process alone
@@ -11,8 +19,8 @@ import { connectRedis, type RedisConnections } from './redis/connections.js';
  */
 export interface EventBus<Topics extends TopicMap> {
   pubsub: PubSub<Topics>;
-  /** The Redis connections when shared, for state kept beside the events; null in-process. */
-  redis: RedisConnections | null;
+  /** The Redis (or Redis Cluster) command client when shared, for state kept beside the events; null in-process. */
+  redis: { command: RedisCommands } | null;
   /** null while live delivery works; otherwise why not. */
   problem(): string | null;
   /** Resolves when live delivery works, or after `timeoutMs`: the server starts either way. */
@@ -20,7 +28,18 @@ export interface EventBus<Topics extends TopicMap> {
 }
 
 /** `namespace` (the deployment id) keeps deployments that share one Redis apart. */
-export function createEventBus<Topics extends TopicMap>(redisUrl: string | null, namespace: string, logger: Logger): EventBus<Topics> {
+export function createEventBus<Topics extends TopicMap>(target: EventBusTarget, namespace: string, logger: Logger): EventBus<Topics> {
+  const { redisUrl, redisClusterNodes } = target;
+  if (redisClusterNodes) {
+    const cluster = connectRedisCluster(redisClusterNodes, logger);
+    const pubsub = new RedisClusterPubSub<Topics>(cluster, namespace, logger);
+    return {
+      pubsub,
+      redis: cluster,
+      problem: () => pubsub.problem,
+      whenLive: (timeoutMs) => pubsub.whenLive(timeoutMs),
+    };
+  }
   if (!redisUrl) {
     return {
       pubsub: new InProcessPubSub<Topics>((error) => logger.error({ err: error }, 'pub/sub listener failed')),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisCommands } from '../infrastructure/redis/connections.js';
 import type { MatchQueue } from './match-queue.js';
 import type { QueuedWaiter, QueuePlace } from './matching.js';
 
@@ -77,11 +77,11 @@ interface MatchingScripts {
  */
 export class RedisMatchQueue implements MatchQueue {
   readonly renewIntervalMs: number;
-  private readonly redis: Redis & MatchingScripts;
+  private readonly redis: RedisCommands & MatchingScripts;
   private readonly prefix: string;
 
   constructor(
-    redis: Redis,
+    redis: RedisCommands,
     /** The deployment id, so deployments sharing one Redis keep apart. */
     namespace: string,
     private readonly instanceId: string,
@@ -90,7 +90,7 @@ export class RedisMatchQueue implements MatchQueue {
   ) {
     redis.defineCommand('chatMatchEnter', { numberOfKeys: 2, lua: ENTER });
     redis.defineCommand('chatMatchRenew', { lua: RENEW });
-    this.redis = redis as Redis & MatchingScripts;
+    this.redis = redis as RedisCommands & MatchingScripts;
     this.prefix = `{${namespace}:matching}`;
     // Three renewals per TTL: one lost or late renewal does not make the instance look dead.
     this.renewIntervalMs = Math.max(Math.floor(ttlMs / 3), 100);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisCommands } from '../infrastructure/redis/connections.js';
 import { errorMessage, type Logger } from '../logger.js';
 
 /** A user's turn to send in a slow-mode room: granted (and how to give it back), or how long until it is. */
@@ -61,7 +61,7 @@ export class RedisSlowModeGate implements SlowModeGate {
   private readonly fallback = new InProcessSlowModeGate();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     /** The deployment id, so deployments sharing one Redis keep apart. */
     private readonly namespace: string,
     private readonly logger: Logger,

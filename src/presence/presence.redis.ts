@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisCommands } from '../infrastructure/redis/connections.js';
 import type { ChatPubSub } from '../topics.js';
 import type { PresenceCluster } from './presence.cluster.js';
 import type { PresenceShare } from './presence.js';
@@ -7,11 +7,12 @@ import type { PresenceShare } from './presence.js';
 /**
  * Presence shared through Redis: a hash per room (field = instance id, value =
  * that instance's share with its expiry) for a reader that arrives late, and a
- * pub/sub announcement per change so watchers hear it at once.
+ * pub/sub announcement per change so watchers hear it at once. Each MULTI
+ * touches the room's one key, so it is one slot on Redis Cluster too.
  */
 export class RedisPresenceCluster implements PresenceCluster {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     private readonly pubsub: ChatPubSub,
     private readonly instanceId: string,
     private readonly ttlSeconds: number,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisCommands } from '../infrastructure/redis/connections.js';
 import { userOf, type User } from '../identity/user.js';
 import type { TypingStore } from './typing.store.js';
 import type { Typist } from './typing.js';
@@ -7,11 +7,12 @@ import type { Typist } from './typing.js';
  * The typing set shared by every instance: one sorted set per room, member =
  * the user, score = when their typing lapses. Every write drops the lapsed
  * members and renews the key's expiry, so a room nobody types in any more
- * leaves nothing behind.
+ * leaves nothing behind. Every MULTI touches the room's one key: one slot on
+ * Redis Cluster too.
  */
 export class RedisTypingStore implements TypingStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     /** The deployment id, so deployments sharing one Redis keep apart. */
     private readonly namespace: string,
     private readonly lapseMs: number,

@@ -6,6 +6,8 @@
 export type TopicMap = Record<string, unknown>;
 
 export type Listener<P> = (payload: P) => void;
+/** Which channels a resync concerns (on Redis Cluster, those of the shard that came back); absent: all. */
+export type ResyncScope = (topic: string, key: string) => boolean;
 export type Unsubscribe = () => Promise<void>;
 
 /**
@@ -18,8 +20,10 @@ export interface PubSub<Topics extends TopicMap> {
   /**
    * Called after the link that carries events was lost and came back: events
    * published meanwhile may be lost, so subscribers re-read what they missed.
+   * With a scope, only the channels it accepts were affected (one shard's); a
+   * listener may ignore it and re-read everything.
    */
-  onResync(listener: () => void): void;
+  onResync(listener: (scope?: ResyncScope) => void): void;
   close(): Promise<void>;
 }
 

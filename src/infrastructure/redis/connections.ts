@@ -1,5 +1,11 @@
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import type { Logger } from '../../logger.js';
+
+/**
+ * What the domains' Redis stores run their commands on: one Redis, or a Redis
+ * Cluster (whose every MULTI and script must keep its keys in one hash slot).
+ */
+export type RedisCommands = Redis | Cluster;
 
 /**
  * The two Redis connections an instance holds: one for commands and publishing,

@@ -1,0 +1,28 @@
+/** How many hash slots a Redis Cluster divides its keys (and shard channels) into. */
+export const HASH_SLOTS = 16384;
+
+/**
+ * The hash slot of a key or shard channel, as Redis Cluster computes it: CRC16
+ * (XMODEM) of the key, or of its hash tag (the text between the first `{` and
+ * the next `}`, when not empty), modulo 16384. Keys with one tag share a slot,
+ * which is what lets a MULTI or a script touch several of them.
+ */
+export function hashSlot(key: string): number {
+  const bytes = Buffer.from(key, 'utf8');
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b); // {
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1); // }
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    crc ^= bytes[i]! << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % HASH_SLOTS;
+}
