@@ -182,9 +182,17 @@ export class RedisPubSubAdapter<Topics extends TopicMap> implements PubSub<Topic
       .then(() => this.ping())
       .catch((error: unknown) => this.warnUnlessClosing(error, 'redis liveness subscription failed'));
     this.subscribeChannel(this.channel(RESYNC_CHANNEL), () => this.resync()).catch((error: unknown) => this.warnUnlessClosing(error, 'redis resync subscription failed'));
+    let lastTick = Date.now();
     this.livenessTimer = setInterval(() => {
+      // Silence while this process's own event loop was held up proves nothing either: the
+      // answers to our pings sit unread in the socket until after this timer has run. A tick
+      // that late gives the link a full deadline again (a stall of 1 s or more, such as a
+      // synchronous SQLite busy wait, dropped a healthy link: see docs/reliability.md).
+      const now = Date.now();
+      if (now - lastTick > LIVENESS_DEADLINE_MS - LIVENESS_INTERVAL_MS) this.lastProof = now;
+      lastTick = now;
       this.ping();
-      const silentFor = Date.now() - this.lastProof;
+      const silentFor = now - this.lastProof;
       if (silentFor > LIVENESS_DEADLINE_MS && this.redis.subscriber.status === 'ready' && this.redis.command.status === 'ready') {
         // Connected but deaf (for example a CLIENT KILL of the pub/sub client that left a half-open
         // socket): drop the link so ioredis reconnects and resubscribes.
