@@ -60,6 +60,7 @@ function contextFor(userId: string | null): Context {
     services: {} as Context['services'],
     viewer: async () => (user ? { user, problem: null, expiresAt: Date.now() + 60_000 } : { user: null, problem: 'missing token' }),
     isOperator: () => false,
+    clientIp: '127.0.0.1',
   };
 }
 

@@ -2,6 +2,7 @@ import type { Unsubscribe } from '../infrastructure/pubsub/pubsub.js';
 import type { Logger } from '../logger.js';
 import type { ChatPubSub } from '../topics.js';
 import type { MessageRepository } from './message.repository.js';
+import { UNOBSERVED, type MessageObserver } from './message-observer.js';
 import type { Message } from './message.js';
 
 /**
@@ -45,6 +46,7 @@ export class RoomFeed {
     readonly roomId: string,
     private readonly store: FeedStore,
     private readonly logger: Logger,
+    private readonly observer: MessageObserver = UNOBSERVED,
   ) {}
 
   get closed(): boolean {
@@ -104,7 +106,13 @@ export class RoomFeed {
         this.fillAgain = false;
         for (;;) {
           const rows = await this.store.listAfter(this.roomId, this.seq, READ_BATCH);
-          for (const row of rows) if (row.seq === this.seq + 1) this.dispatch(row);
+          let refilled = 0;
+          for (const row of rows) {
+            if (row.seq !== this.seq + 1) continue;
+            this.dispatch(row);
+            refilled++;
+          }
+          if (refilled > 0) this.observer.refilled(refilled);
           this.drainEarly();
           if (rows.length < READ_BATCH && this.early.size === 0) break;
           if (rows.length === 0) break;
@@ -137,16 +145,27 @@ export class RoomFeed {
   private dispatch(message: Message): void {
     this.seq = message.seq;
     const shared = new Map<unknown, unknown>();
+    // Counted here, reported once per message: nothing per subscriber but the increment.
+    let deliveries = 0;
     for (const member of this.live) {
       if (message.seq <= member.lastSeq) continue;
       member.lastSeq = message.seq;
+      deliveries++;
       try {
         member.deliver(message, shared);
       } catch (error) {
         this.logger.error({ err: error, roomId: this.roomId }, 'delivering a message to a subscriber failed');
       }
     }
+    this.observer.dispatched(message, deliveries);
   }
+}
+
+/** One member's place in a feed, until it leaves. */
+interface Membership {
+  readonly feed: RoomFeed;
+  readonly member: FeedMember;
+  left: boolean;
 }
 
 /** Every room's feed in this process; members join with an optional resume point. */
@@ -157,9 +176,10 @@ export class RoomFeeds {
     private readonly pubsub: ChatPubSub,
     private readonly store: FeedStore,
     private readonly logger: Logger,
+    private readonly observer: MessageObserver = UNOBSERVED,
   ) {
-    pubsub.onResync(() => {
-      for (const pending of this.feeds.values()) void pending.then((feed) => feed.fill());
+    pubsub.onResync((scope) => {
+      for (const [roomId, pending] of this.feeds) if (!scope || scope('room.message', roomId)) void pending.then((feed) => feed.fill());
     });
   }
 
@@ -173,24 +193,27 @@ export class RoomFeeds {
     // The last member may have left while we waited, closing the feed we were handed.
     while (feed.closed) feed = await this.feedFor(roomId);
     feed.addMember();
-    let left = false;
-    const leave = () => {
-      if (left) return;
-      left = true;
-      if (feed.removeMember(member)) this.close(feed);
-    };
+    const membership: Membership = { feed, member, left: false };
     try {
       if (afterSeq === null) {
         member.lastSeq = feed.seq;
         feed.goLive(member);
       } else {
-        await this.replay(feed, member, afterSeq, () => left);
+        await this.replay(feed, member, afterSeq, () => membership.left);
       }
     } catch (error) {
-      leave();
+      this.leave(membership);
       throw error;
     }
-    return leave;
+    // Returned unnamed: under tsx (esbuild's keepNames) a closure bound to a name gets a property map of its own, per subscriber.
+    return () => this.leave(membership);
+  }
+
+  /** Takes a member out of its feed, once; the feed closes with its last member. */
+  private leave(membership: Membership): void {
+    if (membership.left) return;
+    membership.left = true;
+    if (membership.feed.removeMember(membership.member)) this.close(membership.feed);
   }
 
   /**
@@ -213,12 +236,15 @@ export class RoomFeeds {
         if (!hasLeft()) feed.goLive(member);
         return;
       }
+      let replayed = 0;
       for (const row of rows) {
-        if (hasLeft()) return;
+        if (hasLeft()) break;
         if (row.seq <= member.lastSeq) continue;
         member.lastSeq = row.seq;
         member.deliver(row, new Map());
+        replayed++;
       }
+      this.observer.replayed(replayed);
     }
   }
 
@@ -236,7 +262,7 @@ export class RoomFeeds {
   }
 
   private async open(roomId: string): Promise<RoomFeed> {
-    const feed = new RoomFeed(roomId, this.store, this.logger);
+    const feed = new RoomFeed(roomId, this.store, this.logger, this.observer);
     // Subscribe first, then read the newest seq: whatever is committed after the read arrives as an event.
     feed.attach(await this.pubsub.subscribe('room.message', roomId, (message) => feed.receive(message)));
     try {

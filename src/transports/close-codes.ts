@@ -10,6 +10,8 @@ export const ServerCloseCode = {
   GoingAway: 1001,
   /** The peer broke a rule of this server (flooding); the reason says which. Not retried by graphql-ws clients. */
   PolicyViolation: 1008,
+  /** Over a cap that frees up (too many open sockets for one user): retried later by graphql-ws clients. */
+  TryAgainLater: 1013,
   /** Frame larger than the limit (ws closes with this itself). */
   MessageTooBig: 1009,
   /** The socket fell too far behind; reconnect and resume with `after`. */

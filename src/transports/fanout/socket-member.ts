@@ -2,7 +2,8 @@ import type { WebSocket } from 'ws';
 import type { FeedMember } from '../../messages/room-feed.js';
 import type { Message } from '../../messages/message.js';
 import { ServerCloseCode } from '../close-codes.js';
-import type { Shape } from './shapes.js';
+import { canWriteFrames, frameHead, writeFrames } from '../websocket/raw-frames.js';
+import type { RenderedTail, Shape } from './shapes.js';
 
 /** graphql-transport-ws speaks text frames; one options object for every send, not one per send. */
 const TEXT_FRAME = { binary: false } as const;
@@ -11,22 +12,62 @@ const TEXT_FRAME = { binary: false } as const;
 const SLOW_CONSUMER_GRACE_MS = 10_000;
 
 /**
+ * One message rendered for one shape, for the length of one dispatch: the
+ * shared tail, and the frame of the subscription id seen last. Subscribers
+ * with the same id (a client library counting from 1) get the very same
+ * frame; the others a head of their own in front of the same tail.
+ */
+export class RenderedMessage {
+  private lastId: string | null = null;
+  private lastHead: Buffer | null = null;
+  private whole: Buffer | null = null;
+
+  constructor(readonly tail: RenderedTail) {}
+
+  /**
+   * Writes the frame for subscription `id`, whose payload is `prefix`
+   * (`prefixLength` bytes) and the tail, straight to the socket: one whole
+   * buffer when the same id came just before, else a head of its own and the
+   * shared tail. False when the socket cannot take it now (`writeFrames`).
+   */
+  writeTo(socket: WebSocket, id: string, prefix: string, prefixLength: number): boolean {
+    if (id === this.lastId) {
+      // Seen twice in a row: one copy now saves a head and a second chunk for every next one.
+      this.whole ??= Buffer.concat([this.lastHead!, this.tail]);
+      return writeFrames(socket, this.whole, null);
+    }
+    this.lastId = id;
+    this.lastHead = frameHead(prefix, prefixLength, this.tail.length);
+    this.whole = null;
+    return writeFrames(socket, this.lastHead, this.tail);
+  }
+}
+
+/**
  * One fast-path subscription on one socket, fed straight from the room's feed:
  * the shape's shared bytes behind this subscription's own precomputed
  * `{"id":…,"type":"next","payload":` prefix. No per-subscriber promise,
- * execution or JSON.stringify.
+ * execution or JSON.stringify, and no copy of the shared bytes: the frame's
+ * head and the shared tail are written to the socket's TCP stream as they are
+ * (transports/websocket/raw-frames.ts), all a socket gets in one turn of the
+ * event loop in one write; a socket that cannot take that gets `ws.send`.
  */
 export class SocketMember implements FeedMember {
   lastSeq = 0;
-  private readonly prefix: Buffer;
+  private readonly prefix: string;
+  private readonly prefixLength: number;
+  /** Frames may go straight to the TCP stream (no extension negotiated); else through ws.send. */
+  private readonly direct: boolean;
 
   constructor(
     private readonly socket: WebSocket,
-    subscriptionId: string,
+    private readonly subscriptionId: string,
     private readonly shape: Shape,
     private readonly maxBufferedBytes: number,
   ) {
-    this.prefix = Buffer.from(`{"id":${JSON.stringify(subscriptionId)},"type":"next","payload":`);
+    this.prefix = `{"id":${JSON.stringify(subscriptionId)},"type":"next","payload":`;
+    this.prefixLength = Buffer.byteLength(this.prefix);
+    this.direct = canWriteFrames(socket);
   }
 
   deliver(message: Message, shared: Map<unknown, unknown>): void {
@@ -40,8 +81,9 @@ export class SocketMember implements FeedMember {
       setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
       return;
     }
-    let tail = shared.get(this.shape) as Buffer | undefined;
-    if (!tail) shared.set(this.shape, (tail = this.shape.render(message)));
-    socket.send(Buffer.concat([this.prefix, tail], this.prefix.length + tail.length), TEXT_FRAME);
+    let rendered = shared.get(this.shape) as RenderedMessage | undefined;
+    if (!rendered) shared.set(this.shape, (rendered = new RenderedMessage(this.shape.render(message))));
+    if (this.direct && rendered.writeTo(socket, this.subscriptionId, this.prefix, this.prefixLength)) return;
+    socket.send(Buffer.concat([Buffer.from(this.prefix), rendered.tail]), TEXT_FRAME);
   }
 }

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { handleProtocols } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocketConfig } from '../../config.js';
@@ -6,7 +6,10 @@ import type { Logger } from '../../logger.js';
 import type { Services } from '../../schema/context.js';
 import { ServerCloseCode } from '../close-codes.js';
 import type { ErrorPolicy } from '../error-policy.js';
+import { ObservedSocket, watchSockets, type SocketWatcher } from '../observed-socket.js';
 import type { GraphQLPipeline } from '../pipeline.js';
+import { clientIpOf } from '../budgets/client-ip.js';
+import type { SocketBudgets } from '../budgets/socket-budgets.js';
 import { createProtocolServer } from './operations.js';
 import { adaptSocket } from './socket-adapter.js';
 import { answeredPing, startSweeps } from './sweeps.js';
@@ -20,6 +23,12 @@ export interface WebSocketOptions {
   logger: Logger;
   allowedOrigins: string[] | null;
   config: WebSocketConfig;
+  /** Proxies in front whose X-Forwarded-For entries name the client (TRUST_PROXY). */
+  trustProxy: number;
+  /** Upgrades, open sockets and each socket's frames; null: RATE_LIMITS=off. */
+  budgets: SocketBudgets | null;
+  /** Told of every socket's open and end (metrics, access log). */
+  watchers?: readonly SocketWatcher[];
 }
 
 /** A peer that does not answer the close handshake within this is cut off. */
@@ -32,17 +41,26 @@ const CLOSE_HANDSHAKE_MS = 2_000;
  */
 export function attachWebSocketTransport(options: WebSocketOptions) {
   const { logger, config } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, handleProtocols });
-  const server = createProtocolServer({ pipeline: options.pipeline, services: options.services, errorPolicy: options.errorPolicy, config });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, handleProtocols, WebSocket: ObservedSocket });
+  watchSockets(wss, options.watchers ?? []);
+  const server = createProtocolServer({ pipeline: options.pipeline, services: options.services, errorPolicy: options.errorPolicy, config, budgets: options.budgets });
   let accepting = true;
 
-  wss.on('connection', (socket) => {
-    adaptSocket(socket, server, logger);
+  wss.on('connection', (socket, request: IncomingMessage) => {
+    const clientIp = clientIpOf(request, options.trustProxy);
+    adaptSocket(socket, server, logger, options.budgets?.forSocket(clientIp) ?? { clientIp, frames: null, starts: null });
     socket.on('pong', answeredPing);
   });
-  const onUpgrade = createUpgradeHandler({ wss, logger, allowedOrigins: options.allowedOrigins, accepting: () => accepting });
+  const onUpgrade = createUpgradeHandler({
+    wss,
+    logger,
+    allowedOrigins: options.allowedOrigins,
+    accepting: () => accepting,
+    budgets: options.budgets,
+    trustProxy: options.trustProxy,
+  });
   options.httpServer.on('upgrade', onUpgrade);
-  const stopSweeps = startSweeps(wss.clients, config.keepAliveMs);
+  const stopSweeps = startSweeps(wss.clients, config.keepAliveMs, config.connectionInitTimeoutMs);
 
   return {
     /** Refuses new sockets and asks every open one to reconnect elsewhere. */

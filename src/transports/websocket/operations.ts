@@ -4,7 +4,8 @@ import type { WebSocketConfig } from '../../config.js';
 import { appError } from '../../errors.js';
 import { bearerToken } from '../../identity/token.js';
 import type { Services } from '../../schema/context.js';
-import { CloseCode } from '../close-codes.js';
+import type { SocketBudgets } from '../budgets/socket-budgets.js';
+import { CloseCode, ServerCloseCode } from '../close-codes.js';
 import type { ErrorPolicy } from '../error-policy.js';
 import type { FanoutContext } from '../fanout/message-fanout.js';
 import type { GraphQLPipeline, TransportContext } from '../pipeline.js';
@@ -25,6 +26,8 @@ export interface OperationsOptions {
   services: Services;
   errorPolicy: ErrorPolicy;
   config: WebSocketConfig;
+  /** Open sockets per user (closed 1013 at connection_init past it); null: RATE_LIMITS=off. */
+  budgets: SocketBudgets | null;
 }
 
 /**
@@ -49,11 +52,15 @@ export function createProtocolServer(options: OperationsOptions) {
   }
 
   return makeServer<ConnectionParams, SocketSession>({
-    connectionInitWaitTimeout: config.connectionInitTimeoutMs,
+    // Not a timer per socket: the shared expiry sweep closes 4408 a socket whose connection_init is late (sweeps.ts).
+    connectionInitWaitTimeout: 0,
 
     onConnect: async (ctx) => {
       const token = tokenFrom(ctx.connectionParams);
       const session = ctx.extra;
+      session.initReceived = true;
+      // graphql-ws would keep the parameters, the token among them, as long as the socket lives; nothing reads them again.
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       const { socket } = session;
       // The operators' admin token opens a socket without a user (for `reports` and the operator
       // mutations); it does not expire, so the expiry sweep leaves the socket alone.
@@ -66,6 +73,11 @@ export function createProtocolServer(options: OperationsOptions) {
       if (socket.readyState !== socket.OPEN) return false;
       if (!viewer.user) {
         socket.close(CloseCode.Forbidden, viewer.problem);
+        return false;
+      }
+      if (options.budgets && !options.budgets.admitUser(viewer.user.id, socket)) {
+        // 1013, not 1008: graphql-ws clients retry it later, when one of the user's other sockets has closed.
+        socket.close(ServerCloseCode.TryAgainLater, 'too many connections for this user');
         return false;
       }
       // From now on the expiry sweep closes the socket when the token expires.
@@ -84,6 +96,10 @@ export function createProtocolServer(options: OperationsOptions) {
           return prepared;
         }
         runs.set(prepared.args, { ...prepared.run, settle });
+        // graphql-ws keeps the subscribe message for the operation's life and reads its query and
+        // variables no more (we give it the parsed args): drop the per-socket copies of both.
+        (payload as { query: string }).query = '';
+        (payload as { variables?: unknown }).variables = undefined;
         return prepared.args;
       } catch (error) {
         // An unexpected failure (the database, say) fails that operation, masked, not the whole socket.
@@ -108,6 +124,7 @@ async function prepare(options: OperationsOptions, ctx: SocketContext, id: strin
     viewer: session.viewer ?? undefined,
     operator: session.operator,
     connection: session,
+    clientIp: session.clientIp,
     fanoutSink: { socket: session.socket, subscriptionId: id },
   };
   const { schema, execute, subscribe, contextFactory, parse, validate } = pipeline.getEnveloped(initial);

@@ -1,6 +1,17 @@
 import type { WebSocket } from 'ws';
 import type { Viewer } from '../../identity/viewer.js';
 import type { LastingConnection } from '../../schema/context.js';
+import type { FrameBudget } from '../budgets/socket-budgets.js';
+
+/** What a socket may spend, set at its upgrade. */
+export interface SessionBudget {
+  /** The client's address, from the upgrade request (TRUST_PROXY decides which). */
+  clientIp: string;
+  /** The socket's frames per second (transports/budgets); past it the socket is closed. null: RATE_LIMITS=off. */
+  frames: FrameBudget | null;
+  /** The socket's operation starts per second; past it they wait their turn. null: RATE_LIMITS=off. */
+  starts: FrameBudget | null;
+}
 
 /** The viewer of an authenticated socket; the expiry sweep closes the socket at its `expiresAt`. */
 export type SocketViewer = Extract<Viewer, { problem: null }>;
@@ -26,6 +37,9 @@ export class SocketSession implements LastingConnection {
   operator = false;
   /** A ping went out and no pong came back yet. */
   awaitingPong = false;
+  /** When the socket opened, and whether connection_init came: the sweep closes 4408 a socket that is late with it. */
+  readonly openedAt = Date.now();
+  initReceived = false;
   /** Ids whose operation is starting, each with a promise that resolves when graphql-ws holds the result. */
   private starting: Map<string, Promise<void>> | null = null;
   /** Messages held back, in order, behind a subscribe whose id is still starting. */
@@ -34,11 +48,29 @@ export class SocketSession implements LastingConnection {
 
   constructor(
     readonly socket: WebSocket,
-    /** Hands a message to graphql-ws; rejects only on a broken protocol handler. */
-    private readonly handle: (message: string) => void,
-    /** Called when the socket sends more than MAX_HELD_MESSAGES while held back. */
-    private readonly onFlood: () => void,
+    /** Hands a message to graphql-ws; rejects only on a broken protocol handler. Called as a method (`this` is the session), so one function serves every socket. */
+    private readonly handle: (this: SocketSession, message: string) => void,
+    /** Called, with the reason for the close, when the socket floods (past its frame budget, or MAX_HELD_MESSAGES held back). */
+    private readonly onFlood: (this: SocketSession, reason: string) => void,
+    private readonly budget: SessionBudget = { clientIp: 'unknown', frames: null, starts: null },
   ) {}
+
+  get clientIp(): string {
+    return this.budget.clientIp;
+  }
+
+  /**
+   * One frame's worth of the socket's budget, before the frame is even parsed.
+   * Past it the socket is flooding: it is closed, and nothing it sent after is
+   * handled, so one socket's burst costs others almost nothing.
+   */
+  spend(): boolean {
+    if (this.isClosed) return false;
+    if (this.budget.frames === null || this.budget.frames.take()) return true;
+    this.close();
+    this.onFlood('too many messages');
+    return false;
+  }
 
   /** renewToken over this socket: it keeps its subscriptions past the old token's expiry. */
   adoptViewer(viewer: SocketViewer): void {
@@ -57,13 +89,13 @@ export class SocketSession implements LastingConnection {
 
   /** A message from the peer. */
   receive(message: string): void {
-    if (this.isClosed) return;
+    if (!this.spend()) return;
     if (this.held) {
-      if (this.held.length >= MAX_HELD_MESSAGES) return this.onFlood();
+      if (this.held.length >= MAX_HELD_MESSAGES) return this.onFlood('too many messages while an operation starts');
       this.held.push(message);
       return;
     }
-    if (this.startingIdOf(message) !== null) {
+    if (this.startingIdOf(message) !== null || !this.mayStart(message)) {
       this.held = [message];
       void this.release();
       return;
@@ -94,10 +126,26 @@ export class SocketSession implements LastingConnection {
       }
       // Closed while waiting: close() dropped the rest.
       if (this.isClosed) return;
+      if (!this.mayStart(next)) {
+        // Paced: this socket has started its share of operations for now.
+        await new Promise((resolve) => setTimeout(resolve, this.budget.starts!.msUntilNext()));
+        continue;
+      }
       this.held.shift();
       this.handle(next);
     }
     this.held = null;
+  }
+
+  /**
+   * Whether `message` may go on now as far as the socket's start budget goes:
+   * anything but a subscribe does; a subscribe takes a start (past them, it
+   * waits, with everything after it). So a socket's burst of operations is
+   * spread out instead of holding up everyone else's events.
+   */
+  private mayStart(message: string): boolean {
+    // A cheap test, no parse: a frame that merely mentions "subscribe" is at worst paced too.
+    return this.budget.starts === null || !message.includes('"subscribe"') || this.budget.starts.take();
   }
 
   /** The id of a subscribe message for an id that is starting, else null (parsed only while some id is). */

@@ -12,9 +12,11 @@ export const EXPIRY_SWEEP_MS = 250;
  * Keep-alive: a peer that has not answered the previous ping by the next one is
  * dropped, so a vanished client is gone within two intervals. Token expiry: a
  * socket is closed 4403 "token expired" within EXPIRY_SWEEP_MS of it, so the
- * client reconnects with a fresh token (graphql-ws retries 4403).
+ * client reconnects with a fresh token (graphql-ws retries 4403). Init timeout:
+ * a socket that has not sent connection_init within `initTimeoutMs` of opening
+ * is closed 4408, as graphql-ws would (within EXPIRY_SWEEP_MS of the deadline).
  */
-export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number): () => void {
+export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number, initTimeoutMs: number): () => void {
   const keepAlive = setInterval(() => {
     for (const socket of sockets) {
       const session = sessionOf(socket);
@@ -32,8 +34,12 @@ export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number): () =>
   const expiry = setInterval(() => {
     const now = Date.now();
     for (const socket of sockets) {
-      const viewer = sessionOf(socket)?.viewer;
-      if (viewer && viewer.expiresAt <= now && socket.readyState === socket.OPEN) socket.close(CloseCode.Forbidden, 'token expired');
+      const session = sessionOf(socket);
+      if (!session || socket.readyState !== socket.OPEN) continue;
+      const viewer = session.viewer;
+      if (viewer && viewer.expiresAt <= now) socket.close(CloseCode.Forbidden, 'token expired');
+      // graphql-ws's own connectionInitWaitTimeout, without a timer per socket.
+      else if (!session.initReceived && initTimeoutMs > 0 && now - session.openedAt >= initTimeoutMs) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
     }
   }, EXPIRY_SWEEP_MS);
   expiry.unref();

@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { Logger } from '../../logger.js';
+import { clientIpOf } from '../budgets/client-ip.js';
+import type { SocketBudgets } from '../budgets/socket-budgets.js';
 
 export interface UpgradeOptions {
   wss: WebSocketServer;
@@ -10,13 +12,18 @@ export interface UpgradeOptions {
   allowedOrigins: string[] | null;
   /** False once the server stops: new sockets are refused with 503. */
   accepting: () => boolean;
+  /** Upgrades and open sockets per address (HTTP 429 past them); null: RATE_LIMITS=off. */
+  budgets: SocketBudgets | null;
+  /** Proxies in front whose X-Forwarded-For entries name the client (TRUST_PROXY). */
+  trustProxy: number;
 }
 
 /**
  * The HTTP upgrade to a WebSocket on /graphql, refused with a plain HTTP status
- * (no socket at all) for another path, a stopping server, or a browser page of
- * an origin not allowed. A request without Origin is not a browser's: the
- * origin check protects browsers' users, and the token still decides.
+ * (no socket at all) for another path, a stopping server, a browser page of
+ * an origin not allowed, or an address over its budgets (429, before the
+ * upgrade). A request without Origin is not a browser's: the origin check
+ * protects browsers' users, and the token still decides.
  */
 export function createUpgradeHandler(options: UpgradeOptions) {
   const { wss, logger, allowedOrigins } = options;
@@ -29,10 +36,24 @@ export function createUpgradeHandler(options: UpgradeOptions) {
       logger.info({ origin }, 'websocket upgrade refused: origin not allowed');
       return refuse(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    const upgrade = () => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    if (!options.budgets) return upgrade();
+    const ip = clientIpOf(request, options.trustProxy);
+    options.budgets.admitUpgrade(ip, socket).then(
+      (admission) => {
+        if (admission.admitted) return options.accepting() ? upgrade() : refuse(socket, 503, 'Service Unavailable');
+        // debug, not info: a flood of upgrades would be a flood of log lines.
+        logger.debug({ ip, reason: admission.reason }, 'websocket upgrade refused: over budget');
+        refuse(socket, admission.status, 'Too Many Requests', `Retry-After: ${admission.retryAfterSeconds}\r\n`);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'websocket upgrade budget failed');
+        refuse(socket, 500, 'Internal Server Error');
+      },
+    );
   };
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, headers = ''): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }
