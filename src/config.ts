@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseOperations, type OperationsConfig } from './operations.config.js';
+import { parseRateLimits, parseTrustProxy, type RateLimitsConfig } from './transports/budgets/budgets.config.js';
+import { readQueryLimits, type QueryLimitsConfig } from './transports/limits/limits-config.js';
 
 /**
  * Everything the server reads from its environment, parsed and validated in one
@@ -12,8 +15,13 @@ export interface Config {
   host: string;
   /** SQLite file under DATA_DIR unless DATABASE_URL names PostgreSQL. */
   database: SqliteDatabaseConfig | PostgresDatabaseConfig;
-  /** Redis for cross-instance pub/sub and presence; null runs everything in-process. */
+  /** Redis for cross-instance pub/sub and presence; null runs everything in-process (or on redisClusterNodes). */
   redisUrl: string | null;
+  /**
+   * Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES), instead of redisUrl; null: no cluster.
+   * Optional only so configs built by hand elsewhere (bench/config.ts) still type-check: absent means null.
+   */
+  redisClusterNodes: RedisClusterNode[] | null;
   /** HS256 secret, ≥ 32 bytes; null makes the server generate one and keep it in dataDir. */
   jwtSecret: string | null;
   /** Folder for the SQLite database and a generated secret. @default "./data" */
@@ -29,6 +37,18 @@ export interface Config {
   adminToken: string | null;
   /** The words and phrases no message may contain, one per line of BLOCKLIST_FILE; null: no blocklist. */
   blocklist: string[] | null;
+  /** The automatic rate budgets and socket caps (RATE_LIMIT_*, MAX_SOCKETS_PER_*); null: RATE_LIMITS=off. Never slow mode or bans. */
+  rateLimits: RateLimitsConfig | null;
+  /** Proxies in front whose X-Forwarded-For entries name the client (TRUST_PROXY: off 0, on 1); 0: the socket's address. */
+  trustProxy: number;
+  /**
+   * Metrics, access log and start-up (METRICS_TOKEN, ACCESS_LOG, DATABASE_START_WAIT_SECONDS).
+   * Optional only so configs built by hand (tests, bench) type-check: absent means /metrics open,
+   * the access log on, and 30 s of retries for PostgreSQL.
+   */
+  operations: OperationsConfig;
+  /** Query limits, HTTP body limit, and introspection (GRAPHQL_MAX_*, HTTP_MAX_BODY_BYTES, GRAPHQL_INTROSPECTION). */
+  queryLimits: QueryLimitsConfig;
   /** WebSocket tuning; not read from the environment (tests and benchmarks set it). */
   websocket: WebSocketConfig;
 }
@@ -53,6 +73,11 @@ export const DEFAULT_WEBSOCKET_CONFIG: WebSocketConfig = {
   connectionInitTimeoutMs: 3_000,
   maxPayloadBytes: 64 * 1024,
 };
+
+export interface RedisClusterNode {
+  host: string;
+  port: number;
+}
 
 export interface SqliteDatabaseConfig {
   dialect: 'sqlite';
@@ -102,13 +127,20 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = text('DATABASE_URL');
   let database: Config['database'] = { dialect: 'sqlite', file: resolve(dataDir, 'chat.db') };
   if (databaseUrl !== undefined) {
-    if (/^postgres(ql)?:\/\//.test(databaseUrl)) database = { dialect: 'postgres', url: databaseUrl };
+    if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      database = { dialect: 'postgres', url: databaseUrl };
+      if (!URL.canParse(databaseUrl)) problems.push('DATABASE_URL is not a valid URL (postgres://user:password@host:port/database)');
+    }
     else if (databaseUrl.startsWith('sqlite:')) database = { dialect: 'sqlite', file: resolve(databaseUrl.slice('sqlite:'.length)) };
     else problems.push('DATABASE_URL must start with postgres:// (or sqlite:<path>); unset it to use SQLite in DATA_DIR');
   }
 
   const redisUrl = text('REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  else if (redisUrl !== null && !URL.canParse(redisUrl)) problems.push('REDIS_URL is not a valid URL (redis://[:password@]host:port[/db])');
+  const clusterNodes = text('REDIS_CLUSTER_NODES');
+  const redisClusterNodes = clusterNodes === undefined ? null : parseClusterNodes(clusterNodes, problems);
+  if (redisUrl !== null && clusterNodes !== undefined) problems.push('REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a Redis Cluster, not both');
 
   const jwtSecret = text('JWT_SECRET') ?? null;
   if (jwtSecret !== null && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
@@ -141,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: text('HOST') ?? '0.0.0.0',
     database,
     redisUrl,
+    redisClusterNodes,
     jwtSecret,
     dataDir,
     tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
@@ -149,10 +182,32 @@ export function loadConfig(env: Env = process.env): Config {
     presenceTtlSeconds: integer('PRESENCE_TTL_SECONDS', 30, 2, 3600),
     adminToken,
     blocklist,
+    rateLimits: parseRateLimits(text, problems),
+    trustProxy: parseTrustProxy(text, problems),
+    operations: parseOperations(text, problems),
+    queryLimits: readQueryLimits({ text, integer, problems }),
     websocket: DEFAULT_WEBSOCKET_CONFIG,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: comma-separated host:port seed nodes ([v6]:port for IPv6);
+ * the client learns the rest of the cluster from any one of them.
+ */
+function parseClusterNodes(raw: string, problems: string[]): RedisClusterNode[] | null {
+  const nodes: RedisClusterNode[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port < 1 || port > 65535) {
+      problems.push(`REDIS_CLUSTER_NODES entry "${entry}" must look like host:port (port 1 to 65535), e.g. 10.0.0.1:7000,10.0.0.2:7000`);
+      continue;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes.length > 0 && nodes.length === raw.split(',').length ? nodes : null;
 }
 
 /**

@@ -6,6 +6,7 @@ import { UserRepository } from './identity/user.repository.js';
 import type { Db } from './database.js';
 import { deploymentId } from './infrastructure/db/migrate.js';
 import { createEventBus, type EventBus } from './infrastructure/event-bus.js';
+import { createBudgetStore, type BudgetStore } from './infrastructure/rate-limit/budget-store.js';
 import { resolveJwtSecret } from './infrastructure/secret.js';
 import { OpenStreams } from './infrastructure/streams/open-streams.js';
 import type { Logger } from './logger.js';
@@ -15,6 +16,7 @@ import { MatchingService } from './matching/matching.service.js';
 import { FeedService } from './messages/feed.service.js';
 import { MessageRepository } from './messages/message.repository.js';
 import { MessageService } from './messages/message.service.js';
+import { UNOBSERVED, type MessageObserver } from './messages/message-observer.js';
 import { RoomFeeds } from './messages/room-feed.js';
 import { BanRepository } from './moderation/ban.repository.js';
 import { BanService } from './moderation/ban.service.js';
@@ -44,6 +46,8 @@ import { TYPING_LAPSE_MS } from './typing/typing.js';
 export interface Wiring {
   services: Services;
   events: EventBus<Topics>;
+  /** Where the transports' rate budgets count: Redis when shared, this process otherwise. */
+  budgetStore: BudgetStore;
   /** Releases what the services hold (presence shares, pub/sub links); the database is the caller's. */
   close(): Promise<void>;
 }
@@ -53,10 +57,10 @@ export interface Wiring {
  * an event bus), and here each domain gets the ones it adapts. Nothing under
  * infrastructure/ knows a domain.
  */
-export async function wireServices(config: Config, db: Db, logger: Logger): Promise<Wiring> {
+export async function wireServices(config: Config, db: Db, logger: Logger, observer: MessageObserver = UNOBSERVED): Promise<Wiring> {
   // The deployment id namespaces what instances share outside the database.
   const namespace = await deploymentId(db);
-  const events = createEventBus<Topics>(config.redisUrl, namespace, logger);
+  const events = createEventBus<Topics>(config, namespace, logger);
   // Names this process to the other instances (its presence share, where its match waiters get their signals).
   const instanceId = randomUUID();
   const presenceCluster = events.redis
@@ -74,9 +78,9 @@ export async function wireServices(config: Config, db: Db, logger: Logger): Prom
   await Promise.all([bans.listen(), slowMode.listen()]);
   const sendPolicy = new ModerationSendPolicy(new Blocklist(config.blocklist ?? []), slowMode);
   const directInbox = new DirectInbox(events.pubsub, logger);
-  const messages = new MessageService(messageRepository, rooms, events.pubsub, logger, directInbox, sendPolicy);
+  const messages = new MessageService(messageRepository, rooms, events.pubsub, logger, directInbox, sendPolicy, observer);
   const presence = new PresenceService(presenceCluster, config.presenceTtlSeconds * 1000, logger);
-  const roomFeeds = new RoomFeeds(events.pubsub, messageRepository, logger);
+  const roomFeeds = new RoomFeeds(events.pubsub, messageRepository, logger, observer);
   const typingStore = events.redis ? new RedisTypingStore(events.redis.command, namespace, TYPING_LAPSE_MS) : new MemoryTypingStore(TYPING_LAPSE_MS);
   const typing = new TypingService(typingStore, events.pubsub, logger);
   // A crashed instance's waiters stop counting after the same TTL as its users in presence.
@@ -101,6 +105,7 @@ export async function wireServices(config: Config, db: Db, logger: Logger): Prom
   return {
     services,
     events,
+    budgetStore: createBudgetStore({ redis: events.redis?.command ?? null, namespace, logger }),
     async close() {
       await presence.close();
       await matching.close();

@@ -7,6 +7,7 @@ import type { DirectInbox } from '../rooms/direct-inbox.js';
 import type { RoomService } from '../rooms/room.service.js';
 import type { MessageRepository } from './message.repository.js';
 import { MessageWriter } from './message.writer.js';
+import { UNOBSERVED, type MessageObserver } from './message-observer.js';
 import { ADMIT_EVERY_SEND, type SendPolicy } from './send-policy.js';
 import type { Message } from './message.js';
 
@@ -38,8 +39,14 @@ export class MessageService {
     private readonly inbox: DirectInbox,
     /** Moderation's say before a message is stored (blocklist, slow mode). */
     private readonly policy: SendPolicy = ADMIT_EVERY_SEND,
+    private readonly observer: MessageObserver = UNOBSERVED,
   ) {
     this.writer = new MessageWriter(messages);
+  }
+
+  /** Sends waiting for the group commit (the writer queue). */
+  get pendingWrites(): number {
+    return this.writer.pending;
   }
 
   /**
@@ -71,6 +78,7 @@ export class MessageService {
       giveBack();
       return message;
     }
+    this.observer.stored(message);
     // Committed first, published second: a subscriber never sees a message the database does not have.
     // A failed publish loses nothing: subscribers fill the gap from the database on the next event.
     this.pubsub.publish('room.message', roomId, message).catch((error) => {

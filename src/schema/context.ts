@@ -51,6 +51,8 @@ export interface Context {
   viewer(): Promise<Viewer>;
   /** Whether the caller came with the operators' admin token (not a user: viewer() has none then). */
   isOperator(): boolean;
+  /** The client's address (transports/budgets/client-ip.ts): the socket's, or X-Forwarded-For's behind TRUST_PROXY. */
+  clientIp: string;
   /** The connection the operation came over, when it lasts beyond it (graphql-ws); absent over HTTP and SSE. */
   connection?: LastingConnection;
 }

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import type { Config } from '../../src/config.js';
+import type { Config, RedisClusterNode } from '../../src/config.js';
 import { sendMessage, type SentMessage, type TestUser } from './chat.js';
 import { Child, freePort, ServerProcess, type Health } from './processes.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './server.js';
@@ -23,7 +23,10 @@ export function postgresUrl(database: TestDatabase): string {
 
 export interface InstanceOptions {
   database: TestDatabase;
-  redisUrl: string;
+  /** A single Redis; with `redisCluster`, give null. */
+  redisUrl: string | null;
+  /** A Redis Cluster's seed nodes (REDIS_CLUSTER_NODES) instead of redisUrl. */
+  redisCluster?: RedisClusterNode[];
   name?: string;
   presenceTtlSeconds?: number;
   /** More environment for the process (ADMIN_TOKEN, say). */
@@ -119,6 +122,7 @@ export class Cluster {
       port: await freePort(),
       database: { dialect: 'postgres', url: postgresUrl(options.database) },
       redisUrl: options.redisUrl,
+      redisClusterNodes: options.redisCluster ?? null,
       logLevel: 'warn',
       presenceTtlSeconds: options.presenceTtlSeconds ?? 3,
     });

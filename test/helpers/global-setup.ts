@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 
 /**
@@ -17,6 +18,10 @@ export default async function setup(): Promise<void> {
     if (!process.env.DATABASE_URL) problems.push('CHAT_TEST_SERVICES=required but DATABASE_URL is not set');
     if (!process.env.REDIS_URL) problems.push('CHAT_TEST_SERVICES=required but REDIS_URL is not set');
   }
+  // The Redis outage and Redis Cluster tests start redis-servers of their own (test/helpers/redis-cluster.ts).
+  if (process.env.REDIS_URL || (process.env.CI === 'true' && process.env.CHAT_TEST_SERVICES === 'required')) {
+    for (const tool of ['redis-server', 'redis-cli']) if (!onPath(tool)) problems.push(`${tool} is not on PATH (the Redis outage and Redis Cluster tests start their own)`);
+  }
   if (problems.length > 0) throw new Error(`test services missing:\n  ${problems.join('\n  ')}`);
 }
 
@@ -27,4 +32,8 @@ function reachable(host: string, port: number): Promise<boolean> {
     socket.once('timeout', () => (socket.destroy(), resolve(false)));
     socket.once('error', () => resolve(false));
   });
+}
+
+function onPath(tool: string): boolean {
+  return spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
 }

@@ -4,6 +4,8 @@ import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
+import { rateLimitsEnv, trustProxyEnv } from '../../src/transports/budgets/budgets.config.js';
+import { queryLimitsEnv } from '../../src/transports/limits/limits-config.js';
 import { until, within } from './wait.js';
 
 /**
@@ -126,9 +128,15 @@ export function configEnv(config: Config): Record<string, string> {
   // Left unset where it is the default (as an operator would run it), named otherwise.
   else if (config.database.file !== join(config.dataDir, 'chat.db')) env.DATABASE_URL = `sqlite:${config.database.file}`;
   if (config.redisUrl !== null) env.REDIS_URL = config.redisUrl;
+  if (config.redisClusterNodes) env.REDIS_CLUSTER_NODES = config.redisClusterNodes.map((node) => `${node.host}:${node.port}`).join(',');
   if (config.jwtSecret !== null) env.JWT_SECRET = config.jwtSecret;
   if (config.allowedOrigins !== null) env.ALLOWED_ORIGINS = config.allowedOrigins.join(',');
   if (config.adminToken !== null) env.ADMIN_TOKEN = config.adminToken;
+  Object.assign(env, rateLimitsEnv(config.rateLimits), trustProxyEnv(config.trustProxy));
+  Object.assign(env, queryLimitsEnv(config.queryLimits));
+  if (config.operations.metricsToken !== null) env.METRICS_TOKEN = config.operations.metricsToken;
+  env.ACCESS_LOG = config.operations.accessLog ? 'on' : 'off';
+  env.DATABASE_START_WAIT_SECONDS = String(config.operations.databaseStartWaitMs / 1000);
   if (config.blocklist !== null) {
     env.BLOCKLIST_FILE = join(config.dataDir, 'blocklist.txt');
     writeFileSync(env.BLOCKLIST_FILE, config.blocklist.map((entry) => `${entry}\n`).join(''));

@@ -6,6 +6,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../src/app.js';
 import { DEFAULT_WEBSOCKET_CONFIG, type Config, type WebSocketConfig } from '../../src/config.js';
+import { DEFAULT_QUERY_LIMITS } from '../../src/transports/limits/limits-config.js';
+import { DEFAULT_OPERATIONS } from '../../src/operations.config.js';
 
 /** The dialect this run tests: PostgreSQL when DATABASE_URL names it, SQLite otherwise. */
 export const dialect: 'sqlite' | 'postgres' = process.env.DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite';
@@ -64,6 +66,7 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
     host: '127.0.0.1',
     database: { dialect: 'sqlite', file: join(dataDir, 'chat.db') },
     redisUrl,
+    redisClusterNodes: null,
     jwtSecret: TEST_SECRET,
     dataDir,
     tokenTtlSeconds: 3600,
@@ -72,6 +75,11 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
     presenceTtlSeconds: 30,
     adminToken: null,
     blocklist: null,
+    // The suites mint many identities from 127.0.0.1: budgets off, except in the budgets' own tests.
+    rateLimits: null,
+    trustProxy: 0,
+    queryLimits: DEFAULT_QUERY_LIMITS,
+    operations: DEFAULT_OPERATIONS,
     ...overrides,
     websocket: { ...DEFAULT_WEBSOCKET_CONFIG, ...overrides.websocket },
   };

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WEBSOCKET_CONFIG, loadConfig, type Config } from '../../src/config.js';
+import { DEFAULT_QUERY_LIMITS } from '../../src/transports/limits/limits-config.js';
 import { configEnv } from '../helpers/processes.js';
 import { testConfig, type ConfigOverrides } from '../helpers/server.js';
 
@@ -31,6 +32,7 @@ describe('configEnv (the environment of a test server process)', () => {
       tokenTtlSeconds: 120,
       presenceTtlSeconds: 5,
       logLevel: 'warn',
+      queryLimits: { ...DEFAULT_QUERY_LIMITS, maxDepth: 7, maxCost: 900, maxBodyBytes: 50_000, introspection: false },
       websocket: { keepAliveMs: 500 },
     });
     expect(loadConfig(configEnv(made))).toEqual(asLoaded(made));
