@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { IpcReady, IpcReply } from './ipc.js';
 
@@ -127,23 +127,103 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+/** `sh -c` script: soft open-files limit up to the hard one (ignored where that fails), then exec the rest. */
+const RAISE_OPEN_FILES = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+
+/** A child that is not a bench script (redis-server): its output, and kill by PID. */
+export class CommandChild {
+  readonly pid: number;
+  readonly exited: Promise<number | null>;
+  private readonly lines: string[] = [];
+  private readonly watchers: ((line: string) => void)[] = [];
+  private exitCode: number | null | undefined;
+
+  constructor(
+    readonly name: string,
+    proc: ChildProcess,
+  ) {
+    if (proc.pid === undefined) throw new Error(`${name}: could not start`);
+    this.pid = proc.pid;
+    for (const stream of [proc.stdout, proc.stderr]) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          if (!line.trim()) continue;
+          this.lines.push(line);
+          this.lines.splice(0, Math.max(0, this.lines.length - TAIL_LINES));
+          for (const watcher of this.watchers) watcher(line);
+        }
+      });
+    }
+    proc.on('error', (error) => this.lines.push(`spawn error: ${error.message}`));
+    this.exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve((this.exitCode = code ?? (sig ? -1 : null)))));
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Resolves when the program prints a line that `matches`; rejects if it exits first or after `ms`. */
+  waitForLine(matches: (line: string) => boolean, ms: number, what: string): Promise<void> {
+    if (this.lines.some(matches)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no ${what} within ${ms} ms${this.output()}`)), ms);
+      this.watchers.push((line) => {
+        if (!matches(line)) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited (${code}) before ${what}${this.output()}`));
+      });
+    });
+  }
+
+  output(): string {
+    return this.lines.length > 0 ? `\n--- last output of ${this.name} ---\n${this.lines.join('\n')}` : '';
+  }
+
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    signal(this.pid, 'SIGTERM');
+    const timer = setTimeout(() => signal(this.pid, 'SIGKILL'), KILL_GRACE_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
 /** Every child the bench started, so each can be killed by PID whatever happens. */
 export class Children {
-  private readonly started = new Set<BenchChild>();
+  private readonly started = new Set<BenchChild | CommandChild>();
   private closed = false;
 
   constructor(private readonly pinning: Pinning | null) {}
 
   /** Starts `node [nodeArgs] --import tsx bench/<script>` with an IPC channel, pinned when possible. */
   spawn(name: string, script: string, side: keyof Pinning, nodeArgs: string[] = []): BenchChild {
+    const child = this.start(name, [process.execPath, ...nodeArgs, '--import', 'tsx', `bench/${script}`], side, ['ignore', 'pipe', 'pipe', 'ipc']);
+    return this.track(new BenchChild(name, child));
+  }
+
+  /** Starts any other program (redis-server) the same way: pinned, file limit raised, killed by PID with the rest. */
+  spawnCommand(name: string, command: string[], side: keyof Pinning): CommandChild {
+    return this.track(new CommandChild(name, this.start(name, command, side, ['ignore', 'pipe', 'pipe'])));
+  }
+
+  private start(name: string, command: string[], side: keyof Pinning, stdio: StdioOptions): ChildProcess {
     // After killAll() (deadline, signal) a scenario still unwinding must not start anything new.
     if (this.closed) throw new Error(`not starting ${name}: the run is over`);
-    const node = [process.execPath, ...nodeArgs, '--import', 'tsx', `bench/${script}`];
     const core = this.pinning?.[side];
-    // taskset execs node, so the PID we hold is node's own.
-    const [command, ...args] = core === undefined ? node : ['taskset', '-c', core, ...node];
-    const child = spawn(command!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: process.env });
-    const handle = new BenchChild(name, child);
+    // The soft limit on open files goes up to the hard one (node cannot setrlimit itself), so a
+    // child may hold as many sockets as this machine allows. sh and taskset exec, so the PID we
+    // hold is the program's own.
+    const pinned = core === undefined ? command : ['taskset', '-c', core, ...command];
+    const child = spawn('sh', ['-c', RAISE_OPEN_FILES, 'sh', ...pinned], { cwd: ROOT, stdio, env: process.env });
+    return child;
+  }
+
+  private track<T extends BenchChild | CommandChild>(handle: T): T {
     this.started.add(handle);
     void handle.exited.then(() => this.started.delete(handle));
     return handle;

@@ -1,4 +1,6 @@
 import { DEFAULT_WEBSOCKET_CONFIG, type Config } from '../src/config.js';
+import { DEFAULT_OPERATIONS } from '../src/operations.config.js';
+import { DEFAULT_QUERY_LIMITS } from '../src/transports/limits/limits-config.js';
 
 export const BENCH_SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
 
@@ -22,6 +24,13 @@ export function benchConfig(database: Config['database'], dataDir: string): Conf
     presenceTtlSeconds: 30,
     adminToken: null,
     blocklist: null,
+    // Load from one address: no automatic budgets (RATE_LIMITS=off).
+    rateLimits: null,
+    trustProxy: 0,
+    // As `npm start` runs it (NODE_ENV=production): introspection off.
+    queryLimits: { ...DEFAULT_QUERY_LIMITS, introspection: false },
+    redisClusterNodes: null,
+    operations: DEFAULT_OPERATIONS,
     websocket: {
       ...DEFAULT_WEBSOCKET_CONFIG,
       keepAliveMs: 10 * 60_000,

@@ -11,8 +11,23 @@ export class HttpPoster {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  /** POSTs a JSON body; resolves with the status and the whole response text. */
-  post(body: string, authorization?: string): Promise<{ status: number; text: string }> {
+  /**
+   * POSTs a JSON body; resolves with the status and the whole response text.
+   * A keep-alive connection the server closed while idle (its keepAliveTimeout,
+   * 5 s in Node, passes during a long quiet-machine wait) resets the request
+   * written to it: that request never reached the server, so it is sent once more
+   * on a new connection (what Node's docs advise for `request.reusedSocket`).
+   */
+  async post(body: string, authorization?: string): Promise<{ status: number; text: string }> {
+    try {
+      return await this.once(body, authorization);
+    } catch (error) {
+      if (!(error instanceof StaleSocketError)) throw error;
+      return this.once(body, authorization);
+    }
+  }
+
+  private once(body: string, authorization?: string): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = {
         'content-type': 'application/json',
@@ -27,7 +42,7 @@ export class HttpPoster {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
         res.on('error', reject);
       });
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => reject(req.reusedSocket && error.code === 'ECONNRESET' ? new StaleSocketError(error.message) : error));
       req.end(body);
     });
   }
@@ -36,3 +51,6 @@ export class HttpPoster {
     this.agent.destroy();
   }
 }
+
+/** The server had closed the idle keep-alive connection this request went out on. */
+class StaleSocketError extends Error {}

@@ -17,8 +17,10 @@ import { Samples, type LatencySummary } from './stats.js';
 
 export interface FanoutTarget {
   kind: 'chat' | 'bare';
-  /** http://127.0.0.1:<port>/graphql */
+  /** http://127.0.0.1:<port>/graphql: where every message is sent. */
   url: string;
+  /** Where the sockets go, socket i to socketUrls[i % length] (several instances); [url] for one server. */
+  socketUrls: string[];
   roomId: string;
   /** Bearer tokens for the chat server, handed round-robin to the sockets; the first also publishes. */
   tokens: string[];
@@ -256,7 +258,7 @@ serve({
   /** Opens and subscribes `n` sockets, at most `concurrency` handshakes at a time. */
   connect: async ({ target, n, concurrency }: { target: FanoutTarget; n: number; concurrency: number }): Promise<ConnectResult> => {
     const started = performance.now();
-    const wsUrl = target.url.replace(/^http/, 'ws');
+    const wsUrls = target.socketUrls.map((url) => url.replace(/^http/, 'ws'));
     publisher = makePublisher(target);
     typing = target.typing ? new TypingLoad(target.url, target.roomId, target.typing, (socket) => sockets[socket]!) : null;
     warmed = new Uint8Array(n);
@@ -268,7 +270,7 @@ serve({
         while (next < n) {
           const index = next++;
           try {
-            await open(index, wsUrl, target);
+            await open(index, wsUrls[index % wsUrls.length]!, target);
           } catch (error) {
             failed++;
             firstError ??= String(error);

@@ -13,7 +13,7 @@ export interface MemoryReading {
 
 /**
  * What the orchestrator asks of any server child: its CPU time (around a burst),
- * its memory after a full GC (around idle connections), and its monotonic clock
+ * its memory after a full GC (around idle connections) and at its peak (during a burst), and its monotonic clock
  * (to cut the burst out of a --cpu-prof profile, whose timestamps use the same clock).
  */
 export function probeHandlers(): Handlers {
@@ -34,5 +34,20 @@ export function probeHandlers(): Handlers {
       return { rss, heapUsed, external };
     },
     now: (): number => Number(process.hrtime.bigint() / 1000n),
+    /** Starts sampling RSS every PEAK_SAMPLE_MS (around a burst: what the send buffers take at the worst moment). */
+    peakStart: (): void => {
+      peakRss = process.memoryUsage.rss();
+      clearInterval(peakTimer);
+      peakTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), PEAK_SAMPLE_MS);
+    },
+    /** Stops sampling; the largest RSS seen since peakStart, in bytes. */
+    peakStop: (): number => {
+      clearInterval(peakTimer);
+      return Math.max(peakRss, process.memoryUsage.rss());
+    },
   };
 }
+
+const PEAK_SAMPLE_MS = 20;
+let peakRss = 0;
+let peakTimer: NodeJS.Timeout | undefined;

@@ -5,25 +5,34 @@ import { Children, detectPinning } from './children.js';
 import { runFanout, type FanoutServer } from './fanout.js';
 import { runHistory } from './history.js';
 import { runIngest } from './ingest.js';
+import { runInstances } from './instances.js';
+import { describeLimits, readSocketLimits, socketProblem } from './limits.js';
 import { QuietGate } from './host-cpu.js';
 import { describeMachine } from './machine.js';
 import { parsePlan } from './plan.js';
 import { postgresAdminUrl, postgresProblem } from './postgres.js';
 import { formatProfile, summarizeProfile } from './profile.js';
+import { redisProblem } from './redis.js';
 import { buildRows, findProblems, type Results } from './report.js';
 import { profileDir, profileFile, type BenchContext } from './servers.js';
 import { renderTable, verdictOf } from './table.js';
 
 /**
- * `npm run bench [-- --quick] [--profile] [--only=fanout,ingest,history]`
+ * `npm run bench [-- --quick] [--profile] [--instances=K] [--only=fanout,fanout2,ingest,history]`
  * (docs/benchmarks.md): starts the servers and the load in
  * child processes (pinned apart when taskset exists), runs every scenario, and
  * prints one table. Every child is killed by PID at the end, on error, on a
  * signal, and at the hard deadline.
  */
 async function main(): Promise<void> {
-  const plan = parsePlan(process.argv.slice(2));
+  const parsed = parsePlan(process.argv.slice(2));
   const startedAt = Date.now();
+  const limits = readSocketLimits();
+  const notes: string[] = [];
+  // Sizes this machine's file limit cannot hold are not run; the note says what to raise.
+  const tooBig = new Map(parsed.fanoutSizes.map((size) => [size, socketProblem(limits, size, size)] as const));
+  const plan = { ...parsed, fanoutSizes: parsed.fanoutSizes.filter((size) => tooBig.get(size) === null) };
+  if (parsed.only.has('fanout')) for (const problem of tooBig.values()) if (problem) notes.push(problem);
   const machine = describeMachine();
   const pinning = detectPinning();
   const children = new Children(pinning);
@@ -31,14 +40,11 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   const results: Results = { fanout: new Map(), ingest: {} };
   const errors: string[] = [];
-  const notes: string[] = [];
   const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${message}\n`);
   const ctx: BenchContext = { plan, children, workDir, log, quiet: new QuietGate(plan.quietBudgetMs, log), profiles: [] };
+  // Up front as well as under the table: a size left out is the first thing to know.
+  for (const note of notes) log(note);
 
-  const largest = Math.max(...plan.fanoutSizes);
-  if (machine.openFiles < largest + 1_000) {
-    notes.push(`ulimit -n is ${machine.openFiles}: N=${largest} sockets per process need more; expect EMFILE (raise it with ulimit -n 65536)`);
-  }
 
   let finished = false;
   const finish = async (code: number): Promise<never> => {
@@ -56,11 +62,15 @@ async function main(): Promise<void> {
     const out = [
       `chat server benchmark: ${plan.quick ? 'quick (CI smoke) run: small N, targets indicative only' : 'full run'}${plan.profile ? ', server under --cpu-prof (figures perturbed by the profiler)' : ''}`,
       `date ${new Date(startedAt).toISOString()}, took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
-      `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memory} RAM, Node ${machine.node}, ulimit -n ${machine.openFiles}, NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}; code: ${machine.revision}`,
+      `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memory} RAM, Node ${machine.node}, ulimit -n ${machine.openFiles} (hard ${limits.hardOpenFiles}), NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}; code: ${machine.revision}`,
+      `limits: ${describeLimits(limits)}`,
       pinning
         ? `pinning: servers on core ${pinning.server}, load generators on core ${pinning.load} (taskset)`
         : 'pinning: NONE (taskset missing or fewer than 2 cores): servers and load share the cores, figures are noisier',
       'ceilings: fan-out = bare ws broadcast server (bench/bare-ws-server.ts), ingest = mutation { __typename }, history = { __typename }, each in the same run',
+      ...(results.instances
+        ? [`instances: ${results.instances.count} chat servers on one PostgreSQL database and one redis-server (started by the bench), beside one instance on the same; ${pinning ? `all of them and Redis share core ${pinning.server}` : 'unpinned'}`]
+        : []),
       '',
       renderTable(rows),
       '',
@@ -104,6 +114,27 @@ async function main(): Promise<void> {
     if (plan.typing) {
       await step(`fan-out chat with typists N=${subscribers}`, async () => {
         results.fanout.get(subscribers)!.chatTyping = await runFanout(ctx, 'chat', subscribers, true);
+      });
+    }
+  }
+  if (plan.only.has('fanout2')) {
+    const size = plan.instancesSize;
+    const problem = redisProblem() ?? (await postgresProblem(postgresAdminUrl()));
+    const oneProblem = socketProblem(limits, size, size);
+    const manyProblem = socketProblem(limits, size, Math.ceil(size / plan.instances));
+    if (problem) notes.push(`fan-out over ${plan.instances} instances skipped: ${problem}`);
+    else if (manyProblem) notes.push(`fan-out over ${plan.instances} instances: ${manyProblem}`);
+    else {
+      const instances: NonNullable<Results['instances']> = { size, count: plan.instances };
+      results.instances = instances;
+      if (oneProblem) notes.push(`fan-out over 1 instance (the ceiling of the ${plan.instances}-instance run): ${oneProblem}`);
+      else {
+        await step(`fan-out over 1 instance + Redis N=${size}`, async () => {
+          instances.one = await runInstances(ctx, size, 1, (cleanup) => cleanups.push(cleanup));
+        });
+      }
+      await step(`fan-out over ${plan.instances} instances + Redis N=${size}`, async () => {
+        instances.many = await runInstances(ctx, size, plan.instances, (cleanup) => cleanups.push(cleanup));
       });
     }
   }

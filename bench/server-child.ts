@@ -10,8 +10,9 @@ let app: App | null = null;
 
 serve({
   ...probeHandlers(),
-  start: async ({ database, dataDir }: { database: Config['database']; dataDir: string }) => {
-    const config = benchConfig(database, dataDir);
+  start: async ({ database, dataDir, redisUrl = null }: { database: Config['database']; dataDir: string; redisUrl?: string | null }) => {
+    // Several instances (--only=fanout2) share one Redis; one alone uses the in-process pub/sub.
+    const config = { ...benchConfig(database, dataDir), redisUrl };
     app = await buildApp(config, createLogger(config.logLevel));
     await app.start();
     return { url: app.url };

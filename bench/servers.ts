@@ -86,17 +86,17 @@ async function started(child: BenchChild, args: unknown): Promise<RunningServer>
 /**
  * The chat server (src/app.ts) in a child pinned to the server core, with
  * --expose-gc for memory readings (and --cpu-prof under --profile). A fresh
- * SQLite file unless `database` is given.
+ * SQLite file unless `database` is given; in-process pub/sub unless `redisUrl` is.
  */
 export function startChatServer(
   ctx: BenchContext,
   label: string,
-  options: { database?: Config['database'] } = {},
+  options: { database?: Config['database']; redisUrl?: string } = {},
 ): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(ctx.workDir, 'chat-'));
   const database = options.database ?? { dialect: 'sqlite', file: join(dataDir, 'chat.db') };
   const child = ctx.children.spawn(`chat server (${label})`, 'server-child.ts', 'server', ['--expose-gc', ...profileArgs(ctx)]);
-  return started(child, { database, dataDir });
+  return started(child, { database, dataDir, redisUrl: options.redisUrl ?? null });
 }
 
 /** The bare `ws` broadcast server (bench/bare-ws-server.ts): the fan-out ceiling. */
