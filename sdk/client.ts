@@ -155,7 +155,11 @@ export interface ChatClient {
   createRoom(title: string): Promise<CreateRoomMutation['createRoom']>;
   /** The direct room of the viewer and this user (the same one every time). */
   openDirectRoom(userId: string): Promise<ChatRoomFragment>;
-  /** Sends once, whatever the retries: a clientMessageId is made when none is given, and a send that met a network error is retried with it. */
+  /**
+   * Sends once, whatever the retries: a clientMessageId is made when none is
+   * given, and a send that met a network error or UNAVAILABLE (the server's
+   * database busy) is retried with it, a few times.
+   */
   sendMessage(input: SendMessageMutationVariables): Promise<ChatMessageFragment>;
   /** The viewer is typing (lapses by itself 5 s after the last true) or stopped. */
   setTyping(roomId: string, typing: boolean): Promise<boolean>;
@@ -361,8 +365,11 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       try {
         return (await request(SendMessageDocument, variables)).sendMessage;
       } catch (error) {
-        if (!(error instanceof ChatError) || error.code !== 'NETWORK_ERROR' || attempt >= MESSAGE_SEND_RETRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+        // A network error, or the server busy (UNAVAILABLE: nothing stored): the same clientMessageId makes the retry safe.
+        const retriable = error instanceof ChatError && (error.code === 'NETWORK_ERROR' || error.code === 'UNAVAILABLE');
+        if (!retriable || attempt >= MESSAGE_SEND_RETRIES) throw error;
+        const waitMs = error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 500 * 2 ** attempt;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
   }

@@ -1,6 +1,8 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createChatClient } from 'chat-api/sdk';
 import { createRoom, issueToken, type TestUser } from './helpers/chat.js';
 import { errorCode, gql, gqlOk } from './helpers/graphql.js';
 import { allMessages } from './helpers/pages.js';
@@ -65,6 +67,22 @@ describe(`a database locked by another connection (${dialect})`, () => {
       expect((await allMessages(server.url, roomId)).map((m) => m.body)).toEqual(['while locked']);
     } finally {
       if (!released) await lock.release();
+    }
+  });
+
+  it("the SDK's sendMessage rides out the lock: it retries UNAVAILABLE after retryAfterSeconds with the same clientMessageId", async () => {
+    const chat = createChatClient({ url: server.url, webSocketImpl: WebSocket, transport: 'sse' });
+    try {
+      await chat.ready();
+      const lock = await holdWriteLock(server);
+      // Past the first attempt's wait on either dialect (SQLite 200 ms, PostgreSQL 2 s): the SDK has seen UNAVAILABLE.
+      const releasing = new Promise<void>((resolve) => setTimeout(() => void lock.release().then(resolve), 2_500));
+      const sent = await chat.sendMessage({ roomId, body: 'sent through the lock' });
+      await releasing;
+      expect(sent.body).toBe('sent through the lock');
+      expect((await allMessages(server.url, roomId)).filter((m) => m.body === 'sent through the lock')).toHaveLength(1);
+    } finally {
+      await chat.close();
     }
   });
 
