@@ -51,7 +51,7 @@ describe(`a database locked by another connection (${dialect})`, () => {
       expect(errorCode(refused)).toBe('UNAVAILABLE');
       expect(refused.errors![0]!.extensions!.retryAfterSeconds).toBe(1);
       expect(refused.errors![0]!.message).toMatch(/nothing was stored/);
-      // The bound (SQLite 200 ms, PostgreSQL lock_timeout 2 s) with room for a busy machine, far below a hang.
+      // The bound (SQLite 100 ms, PostgreSQL lock_timeout 2 s) with room for a busy machine, far below a hang.
       expect(waitedMs).toBeLessThan(8_000);
 
       // Reads of other tables go on meanwhile.
@@ -75,7 +75,7 @@ describe(`a database locked by another connection (${dialect})`, () => {
     try {
       await chat.ready();
       const lock = await holdWriteLock(server);
-      // Past the first attempt's wait on either dialect (SQLite 200 ms, PostgreSQL 2 s): the SDK has seen UNAVAILABLE.
+      // Past the first attempt's wait on either dialect (SQLite 100 ms, PostgreSQL 2 s): the SDK has seen UNAVAILABLE.
       const releasing = new Promise<void>((resolve) => setTimeout(() => void lock.release().then(resolve), 2_500));
       const sent = await chat.sendMessage({ roomId, body: 'sent through the lock' });
       await releasing;

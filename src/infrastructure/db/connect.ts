@@ -27,7 +27,7 @@ const STATEMENT_TIMEOUT_MS = 10_000;
 /** How long a query waits for one of the pool's connections. */
 const CONNECTION_WAIT_MS = 5_000;
 /** How long SQLite waits for another connection's write lock (blocking the event loop meanwhile). */
-const SQLITE_BUSY_WAIT_MS = 200;
+const SQLITE_BUSY_WAIT_MS = 100;
 
 /** Opens the configured database, typed by the caller's schema. Migrations are run separately (migrate.ts). */
 export function connectDatabase<DB>(config: Config['database']): Kysely<DB> {
