@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoom, issueToken, sendMessage, type TestUser } from './helpers/chat.js';
-import { Cluster, pacedSender, postgresUrl, probeUntilLive, range, seqsOf, watchHealth, type Instance } from './helpers/cluster.js';
+import { Cluster, deploymentIdOf, pacedSender, probeUntilLive, range, seqsOf, watchHealth, type Instance } from './helpers/cluster.js';
 import { allMessages } from './helpers/pages.js';
 import { RedisCluster } from './helpers/redis-cluster.js';
 import { dialect, redisUrl } from './helpers/server.js';
@@ -22,10 +21,7 @@ describe.skipIf(!redisUrl || dialect !== 'postgres')('scale out on a Redis Clust
     redis = await RedisCluster.start(3);
     const database = await cluster.database();
     [a, b] = await cluster.startReadyPair({ database, redisUrl: null, redisCluster: redis.seeds });
-    const client = new pg.Client({ connectionString: postgresUrl(database) });
-    await client.connect();
-    namespace = (await client.query<{ id: string }>('select id from deployment')).rows[0]!.id;
-    await client.end();
+    namespace = await deploymentIdOf(database);
     users = await Promise.all([issueToken(a.url), issueToken(a.url), issueToken(b.url), issueToken(b.url), issueToken(a.url)]);
   }, 90_000);
   afterAll(async () => {

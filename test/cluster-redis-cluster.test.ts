@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSlot } from '../src/infrastructure/redis/hash-slot.js';
 import { createRoom, issueToken, sendMessage, type SentMessage, type TestUser } from './helpers/chat.js';
-import { Cluster, postgresUrl, probeUntilLive, range, seqsOf, type Instance } from './helpers/cluster.js';
+import { Cluster, deploymentIdOf, probeUntilLive, range, seqsOf, type Instance } from './helpers/cluster.js';
 import { errorCode, gqlOk } from './helpers/graphql.js';
 import { ADMIN_TOKEN, banUser, NOTICES, sendNotice, setSlowMode, storedBodies, trySend, unbanUser, type NoticeEvent } from './helpers/moderation.js';
 import { allMessages } from './helpers/pages.js';
@@ -30,10 +29,7 @@ describe.skipIf(!redisUrl || dialect !== 'postgres')('scale out on a Redis Clust
     redis = await RedisCluster.start(3);
     const database = await cluster.database();
     [a, b] = await cluster.startReadyPair({ database, redisUrl: null, redisCluster: redis.seeds, presenceTtlSeconds: 3, env: { ADMIN_TOKEN } });
-    const client = new pg.Client({ connectionString: postgresUrl(database) });
-    await client.connect();
-    namespace = (await client.query<{ id: string }>('select id from deployment')).rows[0]!.id;
-    await client.end();
+    namespace = await deploymentIdOf(database);
     users = await Promise.all([issueToken(a.url), issueToken(b.url), issueToken(a.url), issueToken(b.url)]);
   }, 90_000);
   afterAll(async () => {

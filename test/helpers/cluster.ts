@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import type { Config, RedisClusterNode } from '../../src/config.js';
 import { sendMessage, type SentMessage, type TestUser } from './chat.js';
 import { Child, freePort, ServerProcess, type Health } from './processes.js';
@@ -19,6 +20,20 @@ import { subscribe, wsClient, type Subscription } from './ws.js';
 export function postgresUrl(database: TestDatabase): string {
   if (database.database.dialect !== 'postgres') throw new Error('cluster instances share a PostgreSQL database');
   return database.database.url;
+}
+
+/**
+ * The deployment id of a database the instances share: what prefixes their
+ * Redis keys and channels (a test looks for them by it).
+ */
+export async function deploymentIdOf(database: TestDatabase): Promise<string> {
+  const client = new pg.Client({ connectionString: postgresUrl(database) });
+  await client.connect();
+  try {
+    return (await client.query<{ id: string }>('select id from deployment')).rows[0]!.id;
+  } finally {
+    await client.end();
+  }
 }
 
 export interface InstanceOptions {
