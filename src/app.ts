@@ -16,6 +16,7 @@ import { rateBudgetPlugins } from './transports/budgets/budget-plugin.js';
 import { SocketBudgets } from './transports/budgets/socket-budgets.js';
 import { createErrorPolicy } from './transports/error-policy.js';
 import { useMessageFanout } from './transports/fanout/message-fanout.js';
+import { useTypingFanout } from './transports/fanout/typing-fanout.js';
 import { attachAccessLog } from './transports/access-log.js';
 import { messageMetrics, socketMetrics, useSubscriptionMetrics, watchState } from './transports/metrics.js';
 import { withMetricsEndpoint } from './transports/metrics-endpoint.js';
@@ -72,7 +73,11 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
 
   const errorPolicy = createErrorPolicy(logger);
   const countRefusal = (rule: string) => metrics.rejections.inc({ rule });
-  const fanout = useMessageFanout({ feeds: services.feeds, errorPolicy, maxBufferedBytes: config.websocket.maxBufferedBytes });
+  const { maxBufferedBytes } = config.websocket;
+  const fanout = [
+    useMessageFanout({ feeds: services.feeds, errorPolicy, maxBufferedBytes }),
+    useTypingFanout({ typing: services.typing, rooms: services.rooms, errorPolicy, maxBufferedBytes }),
+  ];
   const pipeline = createGraphQLPipeline({
     schema: buildSchema(),
     services,
@@ -81,7 +86,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     errorPolicy,
     // Bans first: a banned user's write is refused before any other plugin acts on it.
     // Then the rate budgets (RATE_LIMITS): refused operations spend nothing more and store nothing.
-    plugins: [useBanGuard({ bans: services.bans, errorPolicy }), ...rateBudgetPlugins(config, { store: wiring.budgetStore, errorPolicy, onRefused: countRefusal }), fanout, useSubscriptionMetrics(metrics)],
+    plugins: [useBanGuard({ bans: services.bans, errorPolicy }), ...rateBudgetPlugins(config, { store: wiring.budgetStore, errorPolicy, onRefused: countRefusal }), ...fanout, useSubscriptionMetrics(metrics)],
     trustProxy: config.trustProxy,
     limits: config.queryLimits,
     onLimitRefused: countRefusal,

@@ -14,7 +14,10 @@ import { Shape } from '../src/transports/fanout/shapes.js';
  */
 
 const schema = buildSchema();
-const messageType = getNamedType(schema.getSubscriptionType()!.getFields().messageAdded!.type) as GraphQLObjectType;
+const eventTypeOf = (field: string) => getNamedType(schema.getSubscriptionType()!.getFields()[field]!.type) as GraphQLObjectType;
+const messageType = eventTypeOf('messageAdded');
+/** The subscriptions with a fast path, and the type of their events. */
+const FAST_PATH_EVENTS = [messageType, eventTypeOf('typing')];
 
 /** Every object type a messageAdded selection can reach. */
 function reachableTypes(from: GraphQLObjectType): GraphQLObjectType[] {
@@ -65,11 +68,11 @@ function contextFor(userId: string | null): Context {
 }
 
 describe('the fan-out allow-list', () => {
-  it('decides every field a messageAdded selection can reach: render-safe or general path, never both, never neither', () => {
-    for (const type of reachableTypes(messageType)) {
+  it('decides every field a messageAdded or typing selection can reach: render-safe or general path, never both, never neither', () => {
+    for (const type of FAST_PATH_EVENTS.flatMap(reachableTypes)) {
       const safe = RENDER_SAFE_FIELDS[type.name];
       const general = GENERAL_PATH_FIELDS[type.name];
-      expect(safe, `type ${type.name} is reachable from Message but not in render-safe-fields.ts`).toBeDefined();
+      expect(safe, `type ${type.name} is reachable from a fast-path event but not in render-safe-fields.ts`).toBeDefined();
       for (const field of Object.keys(type.getFields())) {
         const decided = [safe?.includes(field), general?.includes(field)].filter(Boolean).length;
         expect(decided, `${type.name}.${field}: add it to RENDER_SAFE_FIELDS (synchronous, the same for every viewer) or GENERAL_PATH_FIELDS`).toBe(1);
@@ -90,6 +93,18 @@ describe('the fan-out allow-list', () => {
       expect(rendered, `viewer ${viewer}`).toEqual(JSON.parse(JSON.stringify(general)));
     }
     expect(rendered.data.messageAdded).toMatchObject({ id: message.id, seq: 42, body: 'hello', sender: { handle: 'Teemo#4821' } });
+  });
+
+  it('renders every render-safe field of a typing update the same way for every viewer', async () => {
+    const typingDocument = parse(`subscription { typing(roomId: "${message.roomId}") { __typename ${fullSelection(eventTypeOf('typing'))} } }`);
+    const update = { roomId: message.roomId, users: [message.sender] };
+    const rendered = new Shape('typing', { schema, document: typingDocument }, (errors) => errors.map((e) => e.toJSON())).payloadOf(update);
+    expect(rendered.errors, JSON.stringify(rendered.errors)).toBeUndefined();
+    for (const viewer of [null, 'someone-else', message.sender.id]) {
+      const general = await execute({ schema, document: typingDocument, rootValue: update, contextValue: contextFor(viewer) });
+      expect(rendered, `viewer ${viewer}`).toEqual(JSON.parse(JSON.stringify(general)));
+    }
+    expect(rendered.data).toMatchObject({ typing: { roomId: message.roomId, users: [{ handle: 'Teemo#4821' }] } });
   });
 });
 

@@ -1,21 +1,39 @@
 import type { User } from '../identity/user.js';
-import type { TypingChange, Typist } from './typing.js';
+import type { TypingChange, Typist, TypingView } from './typing.js';
 
 /** Lapsed typists are looked for at most this often: a lapse shows at most this much late. */
 const LAPSE_CHECK_MS = 100;
 /**
- * An update is handed to subscribers in slices of about this many listed users,
- * each in a turn of the event loop of its own: the executions they cause take a
- * few milliseconds, so a message never waits behind a large room's typing update.
+ * An update is handed to subscribers in slices, each in a turn of the event
+ * loop of its own, so a message never waits long behind a large room's typing
+ * update: a slice ends after this many users rendered (executed and serialised,
+ * a few milliseconds' work) or after LISTED_PER_TURN users listed (written).
  */
-const USERS_PER_TURN = 2_000;
+const RENDERED_PER_TURN = 2_000;
+/** About 4 MB of frames at ~80 bytes a user. */
+const LISTED_PER_TURN = 50_000;
 
-export type TypingListener = (users: User[]) => void;
+/**
+ * Sends one subscriber its view; returns how many users it rendered itself
+ * (executed and serialised): all it lists when it renders its own answer, 0
+ * when it reused a rendering shared by the update's other subscribers.
+ */
+export type TypingListener = (view: TypingView) => number;
+
+/** How much a room may send per second (on this instance, summed over its subscribers). */
+export interface TypingBudget {
+  /** Users rendered per second: the server's work. */
+  renderedPerSecond: number;
+  /** Users listed per second: the bytes on the wire, however cheaply rendered. */
+  listedPerSecond: number;
+}
 
 /** A typist with the two hashes of their id that the set's fingerprint is summed from. */
 interface Entry extends Typist {
   hashA: number;
   hashB: number;
+  /** The typist's place in `everyone`, valid while that list is. */
+  index: number;
 }
 
 /** One subscriber, and the fingerprint of the last set it was sent. */
@@ -32,15 +50,16 @@ interface Watcher {
  * then sends at most one update per `coalesceMs`, so 1,000 people typing at
  * once cost each subscriber a few updates a second, not 1,000.
  *
- * Each update is executed for each subscriber on the general path, at a cost
- * that grows with the users it lists. So a room also sends at most
- * `usersPerSecond` listed users per second, summed over its subscribers: after
- * an update that listed U users in all, the next waits U / usersPerSecond
- * seconds if that is longer than `coalesceMs`. Rooms of ordinary size never
- * notice; one where hundreds watch hundreds typing gets fewer, later updates
- * instead of taking the server from the message fan-out. And a large update is
- * handed out a slice at a time (USERS_PER_TURN), so it does not hold the event
- * loop either.
+ * An update costs in proportion to the users it lists: rendered (executed and
+ * serialised, on the general path once per subscriber; on the WebSocket fast
+ * path once per update) and written. So a room also keeps to a `budget`,
+ * summed over its subscribers: after an update that rendered R users and
+ * listed L, the next waits R / renderedPerSecond or L / listedPerSecond seconds
+ * if that is longer than `coalesceMs`. Rooms of ordinary size never notice; one
+ * where hundreds watch hundreds typing gets fewer, later updates instead of
+ * taking the server from the message fan-out. And a large update is handed out
+ * a slice at a time (RENDERED_PER_TURN, LISTED_PER_TURN), so it does not hold
+ * the event loop either.
  *
  * Each subscriber sees the set without themselves. To tell whether that view
  * changed without keeping a copy per subscriber, the set keeps an order-free
@@ -62,10 +81,20 @@ export class RoomTyping {
   private pending: TypingChange[] | null = [];
   private emitTimer: NodeJS.Timeout | null = null;
   /** An update being handed out, slice by slice; null between updates. */
-  private pass: { startedAt: number; listed: number; next: Iterator<[TypingListener, Watcher]>; turn: NodeJS.Immediate | null; dirty: boolean } | null = null;
+  private pass: {
+    startedAt: number;
+    listed: number;
+    rendered: number;
+    next: Iterator<[TypingListener, Watcher]>;
+    turn: NodeJS.Immediate | null;
+    dirty: boolean;
+  } | null = null;
   /** No update before this (epoch ms): the coalescing window, or longer after a large update. */
   private nextEmitAt = 0;
-  /** The room's typists as one list, built at most once per update and shared by every subscriber not in it. */
+  /**
+   * The room's typists as one list, shared by every subscriber's view until the
+   * set changes (each view is this list and the subscriber's place in it).
+   */
   private everyone: User[] | null = null;
   private lapseTimer: NodeJS.Timeout | null = null;
   private lapseAt = Infinity;
@@ -73,7 +102,7 @@ export class RoomTyping {
 
   constructor(
     private readonly coalesceMs: number,
-    private readonly usersPerSecond: number,
+    private readonly budget: TypingBudget,
   ) {}
 
   /** A change heard on the room's channel. */
@@ -114,7 +143,6 @@ export class RoomTyping {
     const watcher = this.watchers.get(listener);
     if (!watcher) return;
     this.send(listener, watcher, true);
-    this.everyone = null;
   }
 
   stop(): void {
@@ -144,7 +172,8 @@ export class RoomTyping {
   private put(user: User, expiresAt: number): void {
     const hashA = fnv1a(user.id, 0x811c9dc5);
     const hashB = fnv1a(user.id, 0x9747b28c);
-    this.typists.set(user.id, { user, expiresAt, hashA, hashB });
+    this.typists.set(user.id, { user, expiresAt, hashA, hashB, index: -1 });
+    this.everyone = null;
     this.sumA = (this.sumA + hashA) >>> 0;
     this.sumB = (this.sumB + hashB) >>> 0;
   }
@@ -153,6 +182,7 @@ export class RoomTyping {
     const entry = this.typists.get(userId);
     if (!entry) return false;
     this.typists.delete(userId);
+    this.everyone = null;
     this.sumA = (this.sumA - entry.hashA) >>> 0;
     this.sumB = (this.sumB - entry.hashB) >>> 0;
     return true;
@@ -177,7 +207,7 @@ export class RoomTyping {
   private emit(): void {
     this.emitTimer = null;
     // The subscribers as they are now; one who arrives meanwhile is welcomed with the set of then.
-    this.pass = { startedAt: Date.now(), listed: 0, next: [...this.watchers][Symbol.iterator](), turn: null, dirty: false };
+    this.pass = { startedAt: Date.now(), listed: 0, rendered: 0, next: [...this.watchers][Symbol.iterator](), turn: null, dirty: false };
     this.handOut();
   }
 
@@ -185,38 +215,49 @@ export class RoomTyping {
   private handOut(): void {
     const pass = this.pass!;
     pass.turn = null;
-    let listedThisTurn = 0;
+    const [listedBefore, renderedBefore] = [pass.listed, pass.rendered];
     for (let step = pass.next.next(); !step.done; step = pass.next.next()) {
       const [listener, watcher] = step.value;
       // Gone since, or not welcomed yet (its first event is the set at welcome).
       if (this.watchers.get(listener) !== watcher || watcher.sentA === null) continue;
-      const listed = this.send(listener, watcher, false);
-      pass.listed += listed;
-      listedThisTurn += listed;
-      if (listedThisTurn >= USERS_PER_TURN) {
-        this.everyone = null;
+      const cost = this.send(listener, watcher, false);
+      if (cost) {
+        pass.listed += cost.listed;
+        pass.rendered += cost.rendered;
+      }
+      if (pass.rendered - renderedBefore >= RENDERED_PER_TURN || pass.listed - listedBefore >= LISTED_PER_TURN) {
         pass.turn = setImmediate(() => this.handOut());
         return;
       }
     }
-    this.everyone = null;
     this.pass = null;
-    this.nextEmitAt = pass.startedAt + Math.max(this.coalesceMs, (pass.listed * 1000) / this.usersPerSecond);
+    const { renderedPerSecond, listedPerSecond } = this.budget;
+    this.nextEmitAt = pass.startedAt + Math.max(this.coalesceMs, (pass.rendered * 1000) / renderedPerSecond, (pass.listed * 1000) / listedPerSecond);
     if (pass.dirty) this.changed();
   }
 
-  /** Sends `listener` its view unless it was sent that very set last; returns how many users it listed. */
-  private send(listener: TypingListener, watcher: Watcher, always: boolean): number {
+  /** Sends `listener` its view unless it was sent that very set last; returns what that cost, null when nothing was sent. */
+  private send(listener: TypingListener, watcher: Watcher, always: boolean): { listed: number; rendered: number } | null {
     const self = this.typists.get(watcher.viewerId);
     const viewA = self ? (this.sumA - self.hashA) >>> 0 : this.sumA;
     const viewB = self ? (this.sumB - self.hashB) >>> 0 : this.sumB;
-    if (!always && viewA === watcher.sentA && viewB === watcher.sentB) return 0;
+    if (!always && viewA === watcher.sentA && viewB === watcher.sentB) return null;
     watcher.sentA = viewA;
     watcher.sentB = viewB;
-    const all = (this.everyone ??= [...this.typists.values()].map((entry) => entry.user));
-    const view = self ? all.filter((user) => user.id !== watcher.viewerId) : all;
-    listener(view);
-    return view.length;
+    const everyone = this.list();
+    const rendered = listener({ everyone, selfIndex: self ? self.index : -1 });
+    return { listed: self ? everyone.length - 1 : everyone.length, rendered };
+  }
+
+  /** The shared list of typists, built again only after the set changed. */
+  private list(): User[] {
+    if (this.everyone) return this.everyone;
+    const everyone: User[] = [];
+    for (const entry of this.typists.values()) {
+      entry.index = everyone.length;
+      everyone.push(entry.user);
+    }
+    return (this.everyone = everyone);
   }
 
   /** Makes sure the lapse check runs by `at` (but not more often than LAPSE_CHECK_MS). */

@@ -2,7 +2,7 @@ import { UserRef } from '../identity/identity.schema.js';
 import { requireUser } from '../identity/viewer.js';
 import { builder } from '../schema/builder.js';
 import { streamOf } from '../schema/streams.js';
-import type { TypingUpdate } from './typing.js';
+import { usersOf, type TypingUpdate } from './typing.js';
 
 /** Updates are coalesced, so a subscriber this far behind is not reading at all. */
 const TYPING_QUEUE_LIMIT = 100;
@@ -42,7 +42,14 @@ builder.subscriptionField('typing', (t) =>
       const user = requireUser(await ctx.viewer());
       const roomId = String(args.roomId);
       await ctx.services.rooms.requireAccess(user, roomId);
-      return streamOf<TypingUpdate>(ctx, (push) => ctx.services.typing.watch(roomId, user.id, (users) => push({ roomId, users })), TYPING_QUEUE_LIMIT);
+      // The general path: each subscriber's update is executed for it alone, every user it lists rendered again.
+      const listen = (push: (update: TypingUpdate) => void) =>
+        ctx.services.typing.watch(roomId, user.id, (view) => {
+          const users = usersOf(view);
+          push({ roomId, users });
+          return users.length;
+        });
+      return streamOf<TypingUpdate>(ctx, listen, TYPING_QUEUE_LIMIT);
     },
     resolve: (update) => update,
   }),

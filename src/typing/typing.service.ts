@@ -1,29 +1,32 @@
 import type { User } from '../identity/user.js';
 import { errorMessage, type Logger } from '../logger.js';
 import type { ChatPubSub } from '../topics.js';
-import { RoomTyping, type TypingListener } from './room-typing.js';
+import { RoomTyping, type TypingBudget, type TypingListener } from './room-typing.js';
 import type { TypingStore } from './typing.store.js';
 import { TYPING_LAPSE_MS, type Typist } from './typing.js';
 
 /** At most one typing update per room per this long to each subscriber: under 4 a second. */
 export const TYPING_COALESCE_MS = 300;
 /**
- * The most users a room's typing updates list per second, summed over its
- * subscribers on this instance (see RoomTyping). A listed user costs the
- * server 2–3 µs (executing, serialising, writing, collecting the garbage;
- * docs/benchmarks.md), so a room where hundreds watch hundreds type takes a
- * few percent of a core, not all of it; a room whose updates list fewer than
- * 3,000 users in all (100 subscribers, 30 typing) is never slowed by this.
+ * How much a room's typing updates may cost per second, summed over its
+ * subscribers on this instance (see RoomTyping). A user rendered on the general
+ * path (executed, serialised, collected) costs the server 2–3 µs
+ * (docs/benchmarks.md), so 10,000 a second are a few percent of a core. A user
+ * listed is ~80 bytes on the wire, to the server cheap on the fast path (shared
+ * bytes) but not to its subscribers: 100,000 a second are ~8 MB/s, about as
+ * much as a room's messages send in a busy second. A room whose updates list
+ * fewer than 3,000 users in all (100 subscribers, 30 typing) is never slowed
+ * by either.
  */
-export const TYPING_USERS_PER_SECOND = 10_000;
+export const TYPING_BUDGET: TypingBudget = { renderedPerSecond: 10_000, listedPerSecond: 100_000 };
 
 export interface TypingOptions {
   /** @default TYPING_LAPSE_MS (5 s) */
   lapseMs?: number;
   /** @default TYPING_COALESCE_MS */
   coalesceMs?: number;
-  /** @default TYPING_USERS_PER_SECOND */
-  usersPerSecond?: number;
+  /** @default TYPING_BUDGET */
+  budget?: TypingBudget;
 }
 
 /**
@@ -37,7 +40,7 @@ export class TypingService {
   private readonly watched = new Map<string, RoomTyping>();
   private readonly lapseMs: number;
   private readonly coalesceMs: number;
-  private readonly usersPerSecond: number;
+  private readonly budget: TypingBudget;
 
   constructor(
     private readonly store: TypingStore,
@@ -47,7 +50,7 @@ export class TypingService {
   ) {
     this.lapseMs = options.lapseMs ?? TYPING_LAPSE_MS;
     this.coalesceMs = options.coalesceMs ?? TYPING_COALESCE_MS;
-    this.usersPerSecond = options.usersPerSecond ?? TYPING_USERS_PER_SECOND;
+    this.budget = options.budget ?? TYPING_BUDGET;
     // Changes published while the link was down are lost: read the sets again.
     pubsub.onResync(() => {
       for (const [roomId, room] of this.watched) {
@@ -80,14 +83,13 @@ export class TypingService {
   /**
    * Calls `listener` with who types in the room now (without `viewerId`), then
    * with each new set, coalesced to at most one call per TYPING_COALESCE_MS
-   * (less often in a room whose updates would list more than
-   * TYPING_USERS_PER_SECOND users a second).
+   * (less often in a room whose updates would cost more than TYPING_BUDGET).
    * The returned function stops it.
    */
   async watch(roomId: string, viewerId: string, listener: TypingListener): Promise<() => void> {
     let room = this.watched.get(roomId);
     if (!room) {
-      const created = (room = new RoomTyping(this.coalesceMs, this.usersPerSecond));
+      const created = (room = new RoomTyping(this.coalesceMs, this.budget));
       this.watched.set(roomId, created);
       created.ready = (async () => {
         const stopListening = await this.pubsub.subscribe('room.typing', roomId, (change) => created.receive(change));

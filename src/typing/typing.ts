@@ -26,3 +26,21 @@ export interface TypingUpdate {
   roomId: string;
   users: User[];
 }
+
+/**
+ * One subscriber's view of a room's typists for one update: the room's set and
+ * where the subscriber is in it. Every subscriber of an update gets the same
+ * `everyone` array (the same object, never changed), so a transport can render
+ * it once and leave out one entry per subscriber instead of rendering each view.
+ */
+export interface TypingView {
+  readonly everyone: readonly User[];
+  /** The subscriber's place in `everyone` when they type themselves (their view leaves them out); -1 when not. */
+  readonly selfIndex: number;
+}
+
+/** The users a view lists: everyone typing but the subscriber. */
+export function usersOf(view: TypingView): User[] {
+  const { everyone, selfIndex } = view;
+  return selfIndex < 0 ? [...everyone] : [...everyone.slice(0, selfIndex), ...everyone.slice(selfIndex + 1)];
+}

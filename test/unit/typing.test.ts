@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { userOf, type User } from '../../src/identity/user.js';
 import { MemoryTypingStore, type TypingStore } from '../../src/typing/typing.store.js';
-import { TYPING_COALESCE_MS, TYPING_USERS_PER_SECOND, TypingService } from '../../src/typing/typing.service.js';
-import { TYPING_LAPSE_MS, type Typist } from '../../src/typing/typing.js';
+import { TYPING_BUDGET, TYPING_COALESCE_MS, TypingService } from '../../src/typing/typing.service.js';
+import { TYPING_LAPSE_MS, usersOf, type Typist, type TypingView } from '../../src/typing/typing.js';
 import { CallGate, FakePubSub, flush, silentLogger } from '../helpers/fakes.js';
 
 const ROOM = 'room-1';
@@ -31,10 +31,15 @@ describe('TypingService', () => {
   let pubsub: FakePubSub;
   let store: GatedStore;
   let typing: TypingService;
-  /** What one subscriber was sent: the time (fake clock) and the ids, sorted. */
+  /** What one subscriber was sent: the time (fake clock) and the ids, sorted. It renders its own view, as the general path does. */
   const record = () => {
     const seen: { at: number; ids: string[] }[] = [];
-    return { seen, listener: (users: User[]) => seen.push({ at: Date.now(), ids: users.map((u) => u.id).sort() }) };
+    const listener = (view: TypingView) => {
+      const users = usersOf(view);
+      seen.push({ at: Date.now(), ids: users.map((u) => u.id).sort() });
+      return users.length;
+    };
+    return { seen, listener };
   };
 
   beforeEach(() => {
@@ -78,7 +83,7 @@ describe('TypingService', () => {
     expect(watcher.seen.at(-1)!.ids).toEqual([]);
   });
 
-  it('spaces the updates of a room so they list at most TYPING_USERS_PER_SECOND users a second in all, and still sends the final set', async () => {
+  it('spaces the updates of a room so they list at most TYPING_BUDGET.renderedPerSecond users a second in all (rendered per subscriber), and still sends the final set', async () => {
     const watchers = Array.from({ length: 100 }, () => record());
     for (const [i, watcher] of watchers.entries()) await typing.watch(ROOM, `viewer-${i}`, watcher.listener);
     // 200 start typing at once, then one stops every 10 ms for 1 s.
@@ -94,16 +99,55 @@ describe('TypingService', () => {
     const seen = watchers[0]!.seen.slice(1);
     expect(seen.length).toBeGreaterThanOrEqual(3);
     // The first subscriber is the first of every update: its arrivals are when each update started. An update
-    // that listed U users in all (over every subscriber, slice by slice) holds the next for U / TYPING_USERS_PER_SECOND s.
+    // that listed U users in all (over every subscriber, slice by slice) holds the next for U / renderedPerSecond s.
     for (let i = 1; i < seen.length; i++) {
       const [from, to] = [seen[i - 1]!.at, seen[i]!.at];
       const listed = watchers.flatMap((w) => w.seen.slice(1).filter((u) => u.at >= from && u.at < to)).reduce((sum, u) => sum + u.ids.length, 0);
-      expect(to - from).toBeGreaterThanOrEqual(Math.max(TYPING_COALESCE_MS, (listed * 1000) / TYPING_USERS_PER_SECOND));
+      expect(to - from).toBeGreaterThanOrEqual(Math.max(TYPING_COALESCE_MS, (listed * 1000) / TYPING_BUDGET.renderedPerSecond));
     }
     expect(seen.at(-1)!.ids).toEqual(Array.from({ length: 100 }, (_, n) => userNo(n + 100).id).sort());
     // The update of all 200 (20,000 listed) held the next for 2 s; the final set came right after that wait.
     expect(seen.at(-1)!.at - lastChangeAt).toBeLessThanOrEqual(2_000);
     for (const watcher of watchers) expect(watcher.seen.at(-1)!.ids).toEqual(seen.at(-1)!.ids);
+  });
+
+  it('gives every subscriber of an update the same list, and spaces updates rendered once by the users they list (listedPerSecond)', async () => {
+    // As the WebSocket fast path does: the first subscriber of an update renders the shared list, the rest reuse it.
+    const lists = new Set<readonly User[]>();
+    const seen: { at: number; listed: number }[][] = [];
+    const rendered = new WeakSet<readonly User[]>();
+    for (let i = 0; i < 100; i++) {
+      const mine: { at: number; listed: number }[] = [];
+      seen.push(mine);
+      await typing.watch(ROOM, userNo(i).id, (view) => {
+        lists.add(view.everyone);
+        mine.push({ at: Date.now(), listed: usersOf(view).length });
+        if (rendered.has(view.everyone)) return 0;
+        rendered.add(view.everyone);
+        return view.everyone.length;
+      });
+    }
+    // 500 type (the 100 watchers among them), then one stops every 10 ms for 1 s.
+    for (let n = 0; n < 500; n++) await typing.set(userNo(n), ROOM, true);
+    for (let n = 0; n < 100; n++) {
+      await vi.advanceTimersByTimeAsync(10);
+      await typing.set(userNo(n + 200), ROOM, false);
+    }
+    await vi.advanceTimersByTimeAsync(3_000);
+    const starts = seen[0]!.slice(1).map((update) => update.at);
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    // Subscribers share the update's list (a new one only when the set changed mid-update): one rendering serves many.
+    const deliveries = seen.reduce((sum, mine) => sum + mine.length, 0);
+    expect(lists.size * 20).toBeLessThan(deliveries);
+    for (let i = 1; i < starts.length; i++) {
+      const listed = seen.flatMap((mine) => mine.slice(1).filter((u) => u.at >= starts[i - 1]! && u.at < starts[i]!)).reduce((sum, u) => sum + u.listed, 0);
+      // ~50,000 listed per update: held by the wire budget, far less than the rendering budget would.
+      expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(Math.max(TYPING_COALESCE_MS, (listed * 1000) / TYPING_BUDGET.listedPerSecond));
+      expect(starts[i]! - starts[i - 1]!).toBeLessThan((listed * 1000) / TYPING_BUDGET.renderedPerSecond);
+    }
+    // Everyone ends with the 400 still typing, themselves left out.
+    const last = seen.map((mine) => mine.at(-1)!.listed);
+    expect(last).toEqual(Array.from({ length: 100 }, () => 399));
   });
 
   it('hands a large update out a slice at a time, so no turn of the event loop sends much of it', async () => {
@@ -170,7 +214,7 @@ describe('TypingService', () => {
       const watches: Promise<unknown>[] = [];
       for (let step = 0; step < 8; step++) {
         const action = random(4);
-        if (action === 0) watches.push(typing.watch(ROOM, `viewer-${random(3)}`, () => {}).then((stop) => stops.push(stop)));
+        if (action === 0) watches.push(typing.watch(ROOM, `viewer-${random(3)}`, () => 0).then((stop) => stops.push(stop)));
         else if (action === 1 && waitingReads.length > 0) waitingReads.splice(random(waitingReads.length), 1)[0]!();
         else if (action === 2 && stops.length > 0) stops.splice(random(stops.length), 1)[0]!();
         else void typing.set(userNo(random(3)), ROOM, random(2) === 0);

@@ -16,6 +16,14 @@ import {
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values.js';
 import { RENDER_SAFE_DIRECTIVES, RENDER_SAFE_FIELDS } from './render-safe-fields.js';
 
+/** A subscription the fast path can render once for all its subscribers. */
+export interface RenderPlan {
+  /** The root field's arguments, coerced: they pick the stream, not the rendering. */
+  values: Record<string, unknown>;
+  /** Identifies the rendering: same key, same bytes for the same event. */
+  shapeKey: string;
+}
+
 /** A messageAdded operation the fast path can render once for all its subscribers. */
 export interface FanoutPlan {
   roomId: string;
@@ -24,27 +32,35 @@ export interface FanoutPlan {
   shapeKey: string;
 }
 
-/** The one root field the fast path serves. */
+/** The one root field the message fast path serves. */
 export const FANOUT_FIELD = 'messageAdded';
 
+/** A plan for a messageAdded subscription, or null for the general path. */
+export function planFanout(args: ExecutionArgs): FanoutPlan | null {
+  const plan = planRendering(args, FANOUT_FIELD);
+  if (!plan) return null;
+  const { roomId, after } = plan.values;
+  return { roomId: String(roomId), after: after == null ? null : String(after), shapeKey: plan.shapeKey };
+}
+
 /**
- * A plan when the operation is a subscription to `messageAdded` alone whose
+ * A plan when the operation is a subscription to `rootField` alone whose
  * every selected field (fragments included) is render-safe; null sends it down
  * the general path (which also reports variables that do not coerce).
  */
-export function planFanout(args: ExecutionArgs): FanoutPlan | null {
+export function planRendering(args: ExecutionArgs, rootField: string): RenderPlan | null {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation !== 'subscription') return null;
   const selections = operation.selectionSet.selections;
   const field = selections[0];
-  if (selections.length !== 1 || field?.kind !== Kind.FIELD || field.name.value !== FANOUT_FIELD || field.directives?.length) return null;
-  const fieldDef = args.schema.getSubscriptionType()?.getFields()[FANOUT_FIELD];
+  if (selections.length !== 1 || field?.kind !== Kind.FIELD || field.name.value !== rootField || field.directives?.length) return null;
+  const fieldDef = args.schema.getSubscriptionType()?.getFields()[rootField];
   if (!fieldDef || !field.selectionSet) return null;
-  const messageType = getNamedType(fieldDef.type);
-  if (!isObjectType(messageType)) return null;
+  const eventType = getNamedType(fieldDef.type);
+  if (!isObjectType(eventType)) return null;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of args.document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  if (!isRenderSafe(field.selectionSet, messageType, fragments, new Set())) return null;
+  if (!isRenderSafe(field.selectionSet, eventType, fragments, new Set())) return null;
 
   const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
   if (variables.errors) return null;
@@ -53,8 +69,7 @@ export function planFanout(args: ExecutionArgs): FanoutPlan | null {
   const renderVariables: Record<string, unknown> = {};
   for (const name of variablesUsedBelow(field, args.document)) renderVariables[name] = variables.coerced[name];
   return {
-    roomId: String(values.roomId),
-    after: values.after == null ? null : String(values.after),
+    values,
     // A document parsed without locations has no source text; printing it keeps distinct documents apart.
     shapeKey: `${args.operationName ?? ''}\u0000${args.document.loc?.source.body ?? print(args.document)}\u0000${JSON.stringify(renderVariables)}`,
   };

@@ -1,4 +1,4 @@
-import { execute, type ExecutionArgs, type GraphQLError } from 'graphql';
+import { execute, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { Message } from '../../messages/message.js';
 
 /**
@@ -19,9 +19,9 @@ export const NO_CONTEXT: unknown = new Proxy(
 export type RenderedTail = Buffer;
 
 /**
- * One way of rendering messages, shared by every subscriber whose operation
- * renders alike. The first of them to receive a message renders it; the rest
- * reuse the bytes (kept in the dispatch's `shared` map).
+ * One way of rendering events (messages, typing updates), shared by every
+ * subscriber whose operation renders alike. The first of them to receive an
+ * event renders it; the rest reuse the bytes.
  */
 export class Shape {
   members = 0;
@@ -33,11 +33,15 @@ export class Shape {
   ) {}
 
   render(message: Message): RenderedTail {
-    const result = execute({ ...this.args, contextValue: NO_CONTEXT, rootValue: message });
-    // Render-safe fields resolve synchronously (the sender travels with the message), so execute() does too.
+    return Buffer.from(`${JSON.stringify(this.payloadOf(message))}}`);
+  }
+
+  /** The `next` payload for one event: the execution's data, and its errors as the client may see them. */
+  payloadOf(event: unknown): { data: ExecutionResult['data']; errors?: unknown[] } {
+    const result = execute({ ...this.args, contextValue: NO_CONTEXT, rootValue: event });
+    // Render-safe fields resolve synchronously (everything travels with the event), so execute() does too.
     if (result instanceof Promise) throw new Error('a fan-out rendering returned a promise: a selected field is not render-safe');
-    const payload = result.errors ? { data: result.data, errors: this.errorsForClient(result.errors) } : { data: result.data };
-    return Buffer.from(`${JSON.stringify(payload)}}`);
+    return result.errors ? { data: result.data, errors: this.errorsForClient(result.errors) } : { data: result.data };
   }
 }
 

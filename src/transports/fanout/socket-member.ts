@@ -1,15 +1,12 @@
 import type { WebSocket } from 'ws';
 import type { FeedMember } from '../../messages/room-feed.js';
 import type { Message } from '../../messages/message.js';
-import { ServerCloseCode } from '../close-codes.js';
 import { canWriteFrames, frameHead, writeFrames } from '../websocket/raw-frames.js';
 import type { RenderedTail, Shape } from './shapes.js';
+import { closedAsSlowConsumer } from './slow-consumer.js';
 
 /** graphql-transport-ws speaks text frames; one options object for every send, not one per send. */
-const TEXT_FRAME = { binary: false } as const;
-
-/** How long a socket closed as a slow consumer has to read its backlog and the close frame. */
-const SLOW_CONSUMER_GRACE_MS = 10_000;
+export const TEXT_FRAME = { binary: false } as const;
 
 /**
  * One message rendered for one shape, for the length of one dispatch: the
@@ -73,14 +70,7 @@ export class SocketMember implements FeedMember {
   deliver(message: Message, shared: Map<unknown, unknown>): void {
     const socket = this.socket;
     if (socket.readyState !== socket.OPEN) return;
-    // A socket that stopped reading must not hold the others back or grow without bound.
-    if (socket.bufferedAmount > this.maxBufferedBytes) {
-      socket.close(ServerCloseCode.SlowConsumer, 'slow consumer');
-      // The close frame waits behind the unread bytes; a peer that never reads them is cut off
-      // after a grace period rather than holding its buffers (and its place in presence) longer.
-      setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
-      return;
-    }
+    if (closedAsSlowConsumer(socket, this.maxBufferedBytes)) return;
     let rendered = shared.get(this.shape) as RenderedMessage | undefined;
     if (!rendered) shared.set(this.shape, (rendered = new RenderedMessage(this.shape.render(message))));
     if (this.direct && rendered.writeTo(socket, this.subscriptionId, this.prefix, this.prefixLength)) return;

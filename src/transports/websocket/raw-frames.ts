@@ -96,15 +96,31 @@ export function canWriteFrames(socket: WebSocket): boolean {
  * Writes in one turn of the event loop leave in one system call (`corkForThisTurn`).
  */
 export function writeFrames(socket: WebSocket, first: Buffer, second: Buffer | null): boolean {
-  const { _socket: raw, _sender: sender } = socket as unknown as Required<WsInternals>;
-  if (socket.readyState !== socket.OPEN || !raw || raw.destroyed || !sender) return false;
-  // ws is compressing or reading a Blob (its own frames wait in its queue), or is between
-  // the fragments of a message: a frame written now would overtake them or split a message.
-  if (sender._state !== SENDER_IDLE || (sender._queue as unknown[]).length > 0 || !sender._firstFragment) return false;
+  const raw = writableNow(socket);
+  if (!raw) return false;
   corkForThisTurn(raw);
   raw.write(first);
   if (second) raw.write(second);
   return true;
+}
+
+/** `writeFrames` for a frame in any number of chunks (shared slices of one rendering, say). */
+export function writeFrameParts(socket: WebSocket, parts: readonly Buffer[]): boolean {
+  const raw = writableNow(socket);
+  if (!raw) return false;
+  corkForThisTurn(raw);
+  for (const part of parts) raw.write(part);
+  return true;
+}
+
+/** The socket's TCP stream when a frame may be written to it now (see writeFrames), else null. */
+function writableNow(socket: WebSocket): Socket | null {
+  const { _socket: raw, _sender: sender } = socket as unknown as Required<WsInternals>;
+  if (socket.readyState !== socket.OPEN || !raw || raw.destroyed || !sender) return null;
+  // ws is compressing or reading a Blob (its own frames wait in its queue), or is between
+  // the fragments of a message: a frame written now would overtake them or split a message.
+  if (sender._state !== SENDER_IDLE || (sender._queue as unknown[]).length > 0 || !sender._firstFragment) return null;
+  return raw;
 }
 
 /** Sockets corked in this turn of the event loop, uncorked together at its end. */
