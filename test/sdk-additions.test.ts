@@ -61,6 +61,35 @@ describe('the SDK speaks the additions', () => {
     expect((refused as ChatError).code).toBe('FORBIDDEN');
   });
 
+  it('setTyping goes over the open socket (no HTTP request), and over HTTP for a client on SSE', async () => {
+    const typingPosts: string[] = [];
+    const counting = (name: string): ChatClientOptions['fetchImpl'] => (input, init) => {
+      if (typeof init?.body === 'string' && init.body.includes('setTyping')) typingPosts.push(name);
+      return globalThis.fetch(input, init);
+    };
+    const alice = chatClient({ nickname: 'Alice', fetchImpl: counting('alice') });
+    const carol = chatClient({ nickname: 'Carol', transport: 'sse', fetchImpl: counting('carol') });
+    const bob = chatClient({ nickname: 'Bob' });
+    const [a, c] = [(await alice.ready()).user, (await carol.ready()).user];
+    const room = await bob.createRoom('typing wire');
+    const typing = new EventQueue<string[]>('a typing update');
+    bob.typing({ roomId: room.id }, { next: (update) => typing.push(update.users.map((u) => u.handle)) });
+    expect(await typing.next()).toEqual([]);
+    // Alice's socket is up once a subscription of hers runs on it.
+    alice.messageAdded({ roomId: room.id }, { next: () => {} });
+    await until(() => alice.state === 'online' && alice.transport === 'websocket', 5_000, 'alice online over WebSocket');
+
+    expect(await alice.setTyping(room.id, true)).toBe(true);
+    expect(await typing.next()).toEqual([a.handle]);
+    expect(await carol.setTyping(room.id, true)).toBe(true);
+    expect((await typing.next()).sort()).toEqual([a.handle, c.handle].sort());
+    expect(typingPosts).toEqual(['carol']);
+    // Refusals come back as ChatError over the socket too.
+    const refused = await alice.setTyping('00000000-0000-7000-8000-00000000dead', true).catch((e: unknown) => e);
+    expect((refused as ChatError).code).toBe('NOT_FOUND');
+    expect(typingPosts).toEqual(['carol']);
+  });
+
   it('matchFound pairs two clients into a new direct room and completes', async () => {
     const alice = chatClient();
     const bob = chatClient();
