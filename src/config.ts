@@ -87,7 +87,12 @@ export interface SqliteDatabaseConfig {
 export interface PostgresDatabaseConfig {
   dialect: 'postgres';
   url: string;
+  /** Most connections this instance's pool opens (DATABASE_POOL_SIZE). @default 10 */
+  poolSize?: number;
 }
+
+/** Connections per instance unless DATABASE_POOL_SIZE says otherwise: ten instances take 100, PostgreSQL's default max_connections. */
+export const DEFAULT_POOL_SIZE = 10;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -128,12 +133,13 @@ export function loadConfig(env: Env = process.env): Config {
   let database: Config['database'] = { dialect: 'sqlite', file: resolve(dataDir, 'chat.db') };
   if (databaseUrl !== undefined) {
     if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      database = { dialect: 'postgres', url: databaseUrl };
+      database = { dialect: 'postgres', url: databaseUrl, poolSize: integer('DATABASE_POOL_SIZE', DEFAULT_POOL_SIZE, 1, 1000) };
       if (!URL.canParse(databaseUrl)) problems.push('DATABASE_URL is not a valid URL (postgres://user:password@host:port/database)');
     }
     else if (databaseUrl.startsWith('sqlite:')) database = { dialect: 'sqlite', file: resolve(databaseUrl.slice('sqlite:'.length)) };
     else problems.push('DATABASE_URL must start with postgres:// (or sqlite:<path>); unset it to use SQLite in DATA_DIR');
   }
+  if (database.dialect === 'sqlite' && text('DATABASE_POOL_SIZE') !== undefined) problems.push('DATABASE_POOL_SIZE is for PostgreSQL (DATABASE_URL=postgres://…); SQLite has one connection');
 
   const redisUrl = text('REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');

@@ -4,7 +4,8 @@ import { createRoom, issueToken, sendMessage, type TestUser } from './helpers/ch
 import { errorCode, gql } from './helpers/graphql.js';
 import { scrape } from './helpers/metrics.js';
 import { rawConnection, rawSocket, sseSubscribe } from './helpers/realtime.js';
-import { dialect, redisUrl, startServer, type TestServer } from './helpers/server.js';
+import type { Config } from '../src/config.js';
+import { createTestDatabase, dialect, redisUrl, startServer, type TestServer } from './helpers/server.js';
 import { until, within } from './helpers/wait.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
@@ -214,3 +215,21 @@ async function rawSocketRefused(wsUrl: string) {
   raw.send({ type: 'connection_init', payload: {} });
   return within(raw.closed, 5_000, 'the 4403 close');
 }
+
+describe.runIf(dialect === 'postgres')('DATABASE_POOL_SIZE', () => {
+  it('bounds the connections an instance opens: 30 requests at once on a pool of 2 all succeed, on at most 2 connections', async () => {
+    const database = await createTestDatabase();
+    const server = await startServer({ database: { ...database.database, poolSize: 2 } as Config['database'] });
+    try {
+      const user = await issueToken(server.url);
+      const answers = await Promise.all(Array.from({ length: 30 }, () => gql(server.url, '{ rooms(first: 100) { edges { node { id title } } } }', {}, user.token)));
+      expect(answers.filter((answer) => answer.errors)).toEqual([]);
+      const metrics = await scrape(server.url);
+      expect(metrics.value('chat_db_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
+      expect(metrics.value('chat_db_pool_connections', { state: 'total' })).toBeLessThanOrEqual(2);
+    } finally {
+      await server.stop();
+      await database.drop();
+    }
+  });
+});

@@ -124,7 +124,10 @@ export function configEnv(config: Config): Record<string, string> {
     LOG_LEVEL: config.logLevel,
     PRESENCE_TTL_SECONDS: String(config.presenceTtlSeconds),
   };
-  if (config.database.dialect === 'postgres') env.DATABASE_URL = config.database.url;
+  if (config.database.dialect === 'postgres') {
+    env.DATABASE_URL = config.database.url;
+    if (config.database.poolSize !== undefined) env.DATABASE_POOL_SIZE = String(config.database.poolSize);
+  }
   // Left unset where it is the default (as an operator would run it), named otherwise.
   else if (config.database.file !== join(config.dataDir, 'chat.db')) env.DATABASE_URL = `sqlite:${config.database.file}`;
   if (config.redisUrl !== null) env.REDIS_URL = config.redisUrl;

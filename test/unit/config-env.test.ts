@@ -24,7 +24,7 @@ describe('configEnv (the environment of a test server process)', () => {
   it('reads back as the same Config, every setting given', () => {
     const made = config({
       port: 4321,
-      database: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/chat_test_x' },
+      database: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/chat_test_x', poolSize: 25 },
       redisUrl: 'redis://127.0.0.1:6390',
       allowedOrigins: ['https://chat.example.com', 'http://localhost:5173'],
       adminToken: 'a'.repeat(40),

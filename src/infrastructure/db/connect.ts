@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import type { Config } from '../../config.js';
+import { DEFAULT_POOL_SIZE, type Config } from '../../config.js';
 
 /** A PostgreSQL pool's connections now (for the metrics). */
 export interface PoolUse {
@@ -34,7 +34,7 @@ export function connectDatabase<DB>(config: Config['database']): Kysely<DB> {
   if (config.dialect === 'postgres') {
     const pool = new pg.Pool({
       connectionString: config.url,
-      max: 10,
+      max: config.poolSize ?? DEFAULT_POOL_SIZE,
       // Bounded waits: a table lock or a full pool becomes an error a client can retry (db/busy.ts),
       // not a request that hangs for as long as someone else holds on.
       lock_timeout: LOCK_WAIT_MS,

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+const POSTGRES = 'postgres://chat@db.internal:5432/chat';
+
+describe('DATABASE_POOL_SIZE', () => {
+  it('sizes the PostgreSQL pool, 10 when unset', () => {
+    expect(loadConfig({ DATABASE_URL: POSTGRES }).database).toEqual({ dialect: 'postgres', url: POSTGRES, poolSize: 10 });
+    expect(loadConfig({ DATABASE_URL: POSTGRES, DATABASE_POOL_SIZE: '40' }).database).toEqual({ dialect: 'postgres', url: POSTGRES, poolSize: 40 });
+  });
+
+  it('refuses a size out of range, and a size for SQLite (one connection, no pool)', () => {
+    for (const size of ['0', '-3', '1001', 'ten']) {
+      expect(problemsOf({ DATABASE_URL: POSTGRES, DATABASE_POOL_SIZE: size })).toContainEqual(expect.stringContaining(`DATABASE_POOL_SIZE must be an integer from 1 to 1000, got "${size}"`));
+    }
+    expect(problemsOf({ DATABASE_POOL_SIZE: '5' })).toContainEqual(expect.stringMatching(/DATABASE_POOL_SIZE is for PostgreSQL/));
+  });
+});
