@@ -92,7 +92,9 @@ export function parsePlan(argv: string[]): Plan {
     instancesSize: Math.max(...fanoutSizes),
     // About 400,000 deliveries per burst: a few seconds at the rates seen here.
     burstMessages: (subscribers) => Math.min(400, Math.max(20, Math.round(400_000 / subscribers))),
-    steadyMs: 8_000,
+    // 10,000 deliveries/s for 20 s: 40 messages at 5,000 subscribers, 10 at 19,000. With 8 s (16 and 4)
+    // the p99 was one slow message's tail, and moved 0.7–1.4x between runs of the same tree.
+    steadyMs: 20_000,
     ingest: { concurrency: 50, warmUpMs: 1_000, durationMs: 8_000 },
     history: { messages: 1_000_000, concurrency: 1, warmUpMs: 1_000, durationMs: 5_000 },
     // ~6 min on a quiet machine, 9.3 min on a busy one (2026-12-02); where a 19,000-socket connect takes minutes, more.
