@@ -123,6 +123,7 @@ export class RoomTyping {
    */
   sync(snapshot: Typist[]): void {
     this.typists.clear();
+    this.everyone = null;
     this.sumA = this.sumB = 0;
     const now = Date.now();
     for (const typist of snapshot) if (typist.expiresAt > now) this.put(typist.user, typist.expiresAt);

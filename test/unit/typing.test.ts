@@ -187,6 +187,19 @@ describe('TypingService', () => {
     expect(late.seen.map((u) => u.ids)).toEqual([[]]);
   });
 
+  it('after a resync, subscribers get the store’s set, not the list they were last sent', async () => {
+    const watcher = record();
+    await typing.watch(ROOM, WATCHER.id, watcher.listener);
+    await typing.set(userNo(1), ROOM, true);
+    await vi.advanceTimersByTimeAsync(TYPING_COALESCE_MS);
+    expect(watcher.seen.at(-1)!.ids).toEqual([userNo(1).id]);
+    // The link was down, and the store lost the typist meanwhile (a Redis restart, say).
+    await store.inner.stop(ROOM, userNo(1));
+    pubsub.resync();
+    await vi.advanceTimersByTimeAsync(TYPING_COALESCE_MS);
+    expect(watcher.seen.at(-1)!.ids).toEqual([]);
+  });
+
   it('a change heard while the current set is read is applied over it, not lost under a stale snapshot', async () => {
     await typing.set(userNo(1), ROOM, true);
     const held = store.reads.hold();
