@@ -97,7 +97,7 @@ describe('configuration from the environment', () => {
 
   it('uses PostgreSQL when DATABASE_URL names it', () => {
     for (const url of ['postgres://chat@db:5432/chat', 'postgresql://chat@db/chat']) {
-      expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ dialect: 'postgres', url });
+      expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ dialect: 'postgres', url, poolSize: 10 });
     }
   });
 
