@@ -1,3 +1,5 @@
+import { runCleanups, withCleanup, type Cleanups } from './cleanups.js';
+
 /**
  * What graphql-ws holds for a subscription whose events go to the socket some
  * other way (the fan-out fast path): an iterator that yields nothing and ends
@@ -6,13 +8,13 @@
  */
 export class HeldSubscription implements AsyncIterableIterator<never> {
   private finish: ((result: IteratorResult<never>) => void) | null = null;
-  private readonly cleanups: (() => void)[] = [];
+  private cleanups: Cleanups = null;
   private ended = false;
 
   /** Runs when the subscription ends; at once if it already has. */
   onEnd(cleanup: () => void): void {
     if (this.ended) cleanup();
-    else this.cleanups.push(cleanup);
+    else this.cleanups = withCleanup(this.cleanups, cleanup);
   }
 
   get done(): boolean {
@@ -27,7 +29,9 @@ export class HeldSubscription implements AsyncIterableIterator<never> {
   return(): Promise<IteratorResult<never>> {
     if (!this.ended) {
       this.ended = true;
-      for (const cleanup of this.cleanups.splice(0)) cleanup();
+      const cleanups = this.cleanups;
+      this.cleanups = null;
+      runCleanups(cleanups);
       this.finish?.({ value: undefined, done: true });
       this.finish = null;
     }

@@ -1,3 +1,5 @@
+import { runCleanups, withCleanup, type Cleanups } from './cleanups.js';
+
 /**
  * An async iterator fed by push(): the bridge from callback-style events to a
  * GraphQL subscription resolver. Bounded: a consumer that falls `limit` events
@@ -9,7 +11,7 @@ export class PushQueue<T> implements AsyncIterableIterator<T> {
   private failWaiting: ((error: unknown) => void) | null = null;
   private done = false;
   private failure: unknown = null;
-  private readonly cleanups: (() => void)[] = [];
+  private cleanups: Cleanups = null;
 
   constructor(private readonly limit = 10_000) {}
 
@@ -45,7 +47,7 @@ export class PushQueue<T> implements AsyncIterableIterator<T> {
   /** Runs when the stream ends for any reason: the consumer stopped, or an error. */
   onEnd(cleanup: () => void): void {
     if (this.done) cleanup();
-    else this.cleanups.push(cleanup);
+    else this.cleanups = withCleanup(this.cleanups, cleanup);
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -81,6 +83,8 @@ export class PushQueue<T> implements AsyncIterableIterator<T> {
     if (this.done) return;
     this.done = true;
     this.buffer.length = 0;
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    const cleanups = this.cleanups;
+    this.cleanups = null;
+    runCleanups(cleanups);
   }
 }

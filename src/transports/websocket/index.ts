@@ -11,8 +11,8 @@ import type { GraphQLPipeline } from '../pipeline.js';
 import { clientIpOf } from '../budgets/client-ip.js';
 import type { SocketBudgets } from '../budgets/socket-budgets.js';
 import { createProtocolServer } from './operations.js';
-import { adaptSocket } from './socket-adapter.js';
-import { answeredPing, startSweeps } from './sweeps.js';
+import { adaptSocket, socketClosed } from './socket-adapter.js';
+import { startSweeps } from './sweeps.js';
 import { createUpgradeHandler } from './upgrade.js';
 
 export interface WebSocketOptions {
@@ -41,16 +41,28 @@ const CLOSE_HANDSHAKE_MS = 2_000;
  */
 export function attachWebSocketTransport(options: WebSocketOptions) {
   const { logger, config } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, handleProtocols, WebSocket: ObservedSocket });
-  watchSockets(wss, options.watchers ?? []);
+  // Open sockets are tracked here, not by ws (clientTracking), whose tracking is a closure and a
+  // 'close' listener per socket: the transport's watcher below keeps the set with the one listener
+  // every socket has anyway (observed-socket.ts).
+  const clients = new Set<ObservedSocket>();
+  const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: config.maxPayloadBytes, handleProtocols, WebSocket: ObservedSocket });
   const server = createProtocolServer({ pipeline: options.pipeline, services: options.services, errorPolicy: options.errorPolicy, config, budgets: options.budgets });
   let accepting = true;
 
-  wss.on('connection', (socket, request: IncomingMessage) => {
-    const clientIp = clientIpOf(request, options.trustProxy);
-    adaptSocket(socket, server, logger, options.budgets?.forSocket(clientIp) ?? { clientIp, frames: null, starts: null });
-    socket.on('pong', answeredPing);
-  });
+  // Last of the watchers: the metrics and the access log hear of an open before the socket's
+  // first frame is handled, and of an end before its subscriptions are ended.
+  const transport: SocketWatcher = {
+    opened: (socket, request: IncomingMessage) => {
+      clients.add(socket);
+      const clientIp = clientIpOf(request, options.trustProxy);
+      adaptSocket(socket, server, logger, options.budgets?.forSocket(clientIp) ?? { clientIp, frames: null, starts: null });
+    },
+    closed: (socket, end) => {
+      clients.delete(socket);
+      socketClosed(socket, end.code, end.reason);
+    },
+  };
+  watchSockets(wss, [...(options.watchers ?? []), transport]);
   const onUpgrade = createUpgradeHandler({
     wss,
     logger,
@@ -60,7 +72,7 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     trustProxy: options.trustProxy,
   });
   options.httpServer.on('upgrade', onUpgrade);
-  const stopSweeps = startSweeps(wss.clients, config.keepAliveMs, config.connectionInitTimeoutMs);
+  const stopSweeps = startSweeps(clients, config.keepAliveMs, config.connectionInitTimeoutMs);
 
   return {
     /** Refuses new sockets and asks every open one to reconnect elsewhere. */
@@ -69,7 +81,7 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
       stopSweeps();
       options.httpServer.off('upgrade', onUpgrade);
       await Promise.all(
-        [...wss.clients].map(
+        [...clients].map(
           (socket) =>
             new Promise<void>((resolve) => {
               if (socket.readyState === socket.CLOSED) return resolve();

@@ -31,6 +31,16 @@ export interface OperationsOptions {
 }
 
 /**
+ * The prototype of each socket's record of its operations (graphql-ws's
+ * `ctx.subscriptions`, keyed by the client's ids). graphql-ws makes it with
+ * Object.create(null), so that `id in subscriptions` sees no inherited key
+ * ("toString"); V8 keeps such an object as a hash table from the start, some
+ * 130 bytes more per socket than an ordinary object. An object whose prototype
+ * is this empty, frozen one inherits nothing either, and stays ordinary.
+ */
+const NO_INHERITED_KEYS: object = Object.freeze(Object.create(null) as object);
+
+/**
  * graphql-ws's protocol core with the shared pipeline behind it: authenticates
  * once at connection_init, then runs every operation through
  * pipeline.getEnveloped(), so each one is parsed, validated, authorized,
@@ -56,11 +66,14 @@ export function createProtocolServer(options: OperationsOptions) {
     connectionInitWaitTimeout: 0,
 
     onConnect: async (ctx) => {
+      // Before any subscribe can arrive (graphql-ws refuses them until the ack): see NO_INHERITED_KEYS.
+      (ctx as { subscriptions: object }).subscriptions = Object.create(NO_INHERITED_KEYS) as object;
       const token = tokenFrom(ctx.connectionParams);
       const session = ctx.extra;
-      session.initReceived = true;
+      session.awaitingInitSince = null;
       // graphql-ws would keep the parameters, the token among them, as long as the socket lives; nothing reads them again.
-      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
+      // Deleted, not set to undefined: the last property added, it leaves ctx as it was before, without a property array.
+      delete (ctx as { connectionParams?: unknown }).connectionParams;
       const { socket } = session;
       // The operators' admin token opens a socket without a user (for `reports` and the operator
       // mutations); it does not expire, so the expiry sweep leaves the socket alone.
@@ -136,7 +149,9 @@ async function prepare(options: OperationsOptions, ctx: SocketContext, id: strin
   }
   const errors = validate(schema, document);
   if (errors.length > 0) return errors;
-  const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
+  // rootValue present (undefined, as graphql-ws would set it for want of `roots`): added later, it
+  // would take a property array of its own on an object the subscription keeps for its life.
+  const args: ExecutionArgs = { schema, document, rootValue: undefined, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
   return { args, run: { execute, subscribe } };
 }
 

@@ -11,7 +11,8 @@ type ProtocolServer = ReturnType<typeof createProtocolServer>;
 
 /**
  * Maps one `ws` socket onto graphql-ws's protocol core: frames in, frames out,
- * close both ways. Per-socket state lives in its SocketSession.
+ * close both ways. graphql-ws's view of the socket and the socket's session are
+ * one object (AdaptedSocket), handed to it as both.
  *
  * Nothing here is a closure per socket: the listeners and callbacks below are
  * shared by every socket (`this` is the socket, or its session), and what
@@ -20,27 +21,40 @@ type ProtocolServer = ReturnType<typeof createProtocolServer>;
  * closure a property map of its own.
  */
 export function adaptSocket(socket: WebSocket, server: ProtocolServer, logger: Logger, budget: SessionBudget): void {
-  const session = openSession(new SocketSession(socket, handOver, flooded, budget));
-  const adapted = new AdaptedSocket(socket, logger);
-  adapters.set(socket, adapted);
+  const adapted = openSession(new AdaptedSocket(socket, logger, budget));
   socket.on('error', onSocketError);
   // Protocol pings cost work too (ws answers each): they spend from the same frame budget.
-  socket.on('ping', onSocketPing);
-  adapted.closed = server.opened(adapted, session);
-  socket.on('close', onSocketClose);
+  // Without one (RATE_LIMITS=off) there is nothing to spend, and no listener to keep.
+  if (adapted.countsFrames) socket.on('ping', onSocketPing);
+  adapted.closedBy = server.opened(adapted, adapted);
 }
 
-/** graphql-ws's view of one socket. */
-class AdaptedSocket implements ProtocolSocket {
+/**
+ * The socket has closed (the transport's socket watcher calls this, index.ts: one
+ * 'close' listener per socket, shared with the metrics and the access log).
+ */
+export function socketClosed(socket: WebSocket, code: number, reason: string): void {
+  const adapted = sessionOf(socket) as AdaptedSocket | undefined;
+  if (!adapted) return;
+  adapted.end();
+  // graphql-ws hands code and reason only to onDisconnect and onClose, which we do not set.
+  if (adapted.closedBy) void adapted.closedBy(code, reason);
+}
+
+/** graphql-ws's view of one socket, and the socket's session. */
+class AdaptedSocket extends SocketSession implements ProtocolSocket {
   /** graphql-ws's message handler, set by onMessage() inside server.opened(). */
   handler: ((data: string) => Promise<void>) | null = null;
   /** What server.opened() returned: call it once the socket has closed. */
-  closed: ((code: number, reason: string) => Promise<void>) | null = null;
+  closedBy: ((code: number, reason: string) => Promise<void>) | null = null;
 
   constructor(
-    readonly socket: WebSocket,
+    socket: WebSocket,
     readonly logger: Logger,
-  ) {}
+    budget: SessionBudget,
+  ) {
+    super(socket, budget);
+  }
 
   get protocol(): string {
     return this.socket.protocol;
@@ -58,22 +72,34 @@ class AdaptedSocket implements ProtocolSocket {
     this.handler = handler;
     this.socket.on('message', onSocketMessage);
   }
-}
 
-const adapters = new WeakMap<WebSocket, AdaptedSocket>();
+  /**
+   * The session hands a message on to graphql-ws, parsed: graphql-ws takes a
+   * message parsed or not (its parseMessage), and keeps what it was given in
+   * the suspended frame of every operation it runs for as long as that runs.
+   * Given the text, every live subscription would keep its subscribe frame's
+   * text (a couple of hundred bytes); given the parsed message, nothing more
+   * than the object graphql-ws parses and keeps anyway. Text that is not a
+   * JSON object goes as it is (a JSON string parsed here would be parsed
+   * again there): graphql-ws closes 4400 on it as before.
+   */
+  protected handOver(message: string): void {
+    let data: unknown = message;
+    try {
+      const parsed: unknown = JSON.parse(message);
+      if (typeof parsed === 'object' && parsed !== null) data = parsed;
+    } catch {
+      // Not JSON: graphql-ws's own answer to it.
+    }
+    this.handler?.(data as string).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'websocket message handling failed');
+      this.socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
 
-/** The session hands a message on to graphql-ws (SocketSession calls it as its method). */
-function handOver(this: SocketSession, message: string): void {
-  const adapted = adapters.get(this.socket);
-  adapted?.handler?.(message).catch((error: unknown) => {
-    adapted.logger.error({ err: error }, 'websocket message handling failed');
-    adapted.socket.close(CloseCode.InternalServerError, 'Internal server error');
-  });
-}
-
-/** The session found the socket flooding. */
-function flooded(this: SocketSession, reason: string): void {
-  closeFlooding(this.socket, ServerCloseCode.PolicyViolation, reason);
+  protected flooded(reason: string): void {
+    closeFlooding(this.socket, ServerCloseCode.PolicyViolation, reason);
+  }
 }
 
 function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
@@ -88,11 +114,5 @@ function onSocketPing(this: WebSocket): void {
 }
 
 function onSocketError(this: WebSocket, error: Error): void {
-  adapters.get(this)?.logger.warn({ err: error }, 'websocket error');
-}
-
-function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-  sessionOf(this)?.close();
-  const closed = adapters.get(this)?.closed;
-  if (closed) void closed(code, String(reason));
+  (sessionOf(this) as AdaptedSocket | undefined)?.logger.warn({ err: error }, 'websocket error');
 }

@@ -22,6 +22,8 @@ export const MAX_HELD_MESSAGES = 1_000;
 /**
  * What the transport knows of one socket, kept off the socket itself (graphql-ws
  * carries it as `ctx.extra`; the shared sweeps find it through `sessionOf`).
+ * The adapter (socket-adapter.ts) extends it with graphql-ws's view of the
+ * socket, so each socket has one object of ours, not two.
  *
  * It also orders the socket's incoming messages around operation starts:
  * graphql-ws forgets an id when it is completed, so `subscribe x, complete x,
@@ -30,17 +32,26 @@ export const MAX_HELD_MESSAGES = 1_000;
  * be left running, unseen, holding its room's presence after the socket closes.
  * A subscribe for an id that is still starting therefore waits (with everything
  * sent after it) until that start has settled.
+ *
+ * Idle sockets are what a server holds most of, so the fields are few and
+ * plain: the budget's parts rather than the budget object, nothing allocated
+ * before it is needed, and what is needed only for a while dropped after it.
  */
-export class SocketSession implements LastingConnection {
+export abstract class SocketSession implements LastingConnection {
   viewer: SocketViewer | null = null;
   /** connection_init carried the operators' admin token: no user, and no expiry. */
   operator = false;
-  /** A ping went out and no pong came back yet. */
-  awaitingPong = false;
-  /** When the socket opened, and whether connection_init came: the sweep closes 4408 a socket that is late with it. */
-  readonly openedAt = Date.now();
-  initReceived = false;
-  /** Ids whose operation is starting, each with a promise that resolves when graphql-ws holds the result. */
+  /**
+   * When the socket opened (Date.now()), until connection_init comes, then null: the sweep
+   * closes 4408 a socket that is late with it. (null, not a flag beside the time: a number
+   * this large is a heap object of its own, kept no longer than it is needed.)
+   */
+  awaitingInitSince: number | null = Date.now();
+  /** The client's address, from the upgrade request (TRUST_PROXY decides which). */
+  readonly clientIp: string;
+  private readonly frames: FrameBudget | null;
+  private readonly starts: FrameBudget | null;
+  /** Ids whose operation is starting, each with a promise that resolves when graphql-ws holds the result; null when none is. */
   private starting: Map<string, Promise<void>> | null = null;
   /** Messages held back, in order, behind a subscribe whose id is still starting. */
   private held: string[] | null = null;
@@ -48,15 +59,22 @@ export class SocketSession implements LastingConnection {
 
   constructor(
     readonly socket: WebSocket,
-    /** Hands a message to graphql-ws; rejects only on a broken protocol handler. Called as a method (`this` is the session), so one function serves every socket. */
-    private readonly handle: (this: SocketSession, message: string) => void,
-    /** Called, with the reason for the close, when the socket floods (past its frame budget, or MAX_HELD_MESSAGES held back). */
-    private readonly onFlood: (this: SocketSession, reason: string) => void,
-    private readonly budget: SessionBudget = { clientIp: 'unknown', frames: null, starts: null },
-  ) {}
+    budget: SessionBudget,
+  ) {
+    this.clientIp = budget.clientIp;
+    this.frames = budget.frames;
+    this.starts = budget.starts;
+  }
 
-  get clientIp(): string {
-    return this.budget.clientIp;
+  /** Hands a message to graphql-ws. */
+  protected abstract handOver(message: string): void;
+
+  /** The socket floods (past its frame budget, or MAX_HELD_MESSAGES held back): close it, saying why. */
+  protected abstract flooded(reason: string): void;
+
+  /** Whether frames are counted: without a frame budget nothing needs to hear of the socket's pings. */
+  get countsFrames(): boolean {
+    return this.frames !== null;
   }
 
   /**
@@ -66,9 +84,9 @@ export class SocketSession implements LastingConnection {
    */
   spend(): boolean {
     if (this.isClosed) return false;
-    if (this.budget.frames === null || this.budget.frames.take()) return true;
-    this.close();
-    this.onFlood('too many messages');
+    if (this.frames === null || this.frames.take()) return true;
+    this.end();
+    this.flooded('too many messages');
     return false;
   }
 
@@ -82,7 +100,7 @@ export class SocketSession implements LastingConnection {
   }
 
   /** The socket closed: messages still held back are dropped, never started after the fact. */
-  close(): void {
+  end(): void {
     this.isClosed = true;
     this.held = null;
   }
@@ -91,7 +109,7 @@ export class SocketSession implements LastingConnection {
   receive(message: string): void {
     if (!this.spend()) return;
     if (this.held) {
-      if (this.held.length >= MAX_HELD_MESSAGES) return this.onFlood('too many messages while an operation starts');
+      if (this.held.length >= MAX_HELD_MESSAGES) return this.flooded('too many messages while an operation starts');
       this.held.push(message);
       return;
     }
@@ -100,7 +118,7 @@ export class SocketSession implements LastingConnection {
       void this.release();
       return;
     }
-    this.handle(message);
+    this.handOver(message);
   }
 
   /** Marks `id` as starting; call the returned function once graphql-ws has the outcome. */
@@ -110,6 +128,8 @@ export class SocketSession implements LastingConnection {
     (this.starting ??= new Map()).set(id, settled);
     return () => {
       if (this.starting?.get(id) === settled) this.starting.delete(id);
+      // An empty map is some 200 bytes: a socket that subscribed once and idles should not keep one.
+      if (this.starting?.size === 0) this.starting = null;
       settle();
     };
   }
@@ -128,11 +148,11 @@ export class SocketSession implements LastingConnection {
       if (this.isClosed) return;
       if (!this.mayStart(next)) {
         // Paced: this socket has started its share of operations for now.
-        await new Promise((resolve) => setTimeout(resolve, this.budget.starts!.msUntilNext()));
+        await new Promise((resolve) => setTimeout(resolve, this.starts!.msUntilNext()));
         continue;
       }
       this.held.shift();
-      this.handle(next);
+      this.handOver(next);
     }
     this.held = null;
   }
@@ -145,12 +165,12 @@ export class SocketSession implements LastingConnection {
    */
   private mayStart(message: string): boolean {
     // A cheap test, no parse: a frame that merely mentions "subscribe" is at worst paced too.
-    return this.budget.starts === null || !message.includes('"subscribe"') || this.budget.starts.take();
+    return this.starts === null || !message.includes('"subscribe"') || this.starts.take();
   }
 
   /** The id of a subscribe message for an id that is starting, else null (parsed only while some id is). */
   private startingIdOf(message: string): string | null {
-    if (!this.starting || this.starting.size === 0) return null;
+    if (!this.starting) return null;
     try {
       const parsed = JSON.parse(message) as { type?: unknown; id?: unknown };
       return parsed.type === 'subscribe' && typeof parsed.id === 'string' && this.starting.has(parsed.id) ? parsed.id : null;
@@ -162,7 +182,7 @@ export class SocketSession implements LastingConnection {
 
 const sessions = new WeakMap<WebSocket, SocketSession>();
 
-export function openSession(session: SocketSession): SocketSession {
+export function openSession<T extends SocketSession>(session: T): T {
   sessions.set(session.socket, session);
   return session;
 }

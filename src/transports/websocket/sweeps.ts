@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import type { ObservedSocket } from '../observed-socket.js';
 import { CloseCode } from '../close-codes.js';
 import { sessionOf } from './socket-session.js';
 
@@ -16,16 +16,14 @@ export const EXPIRY_SWEEP_MS = 250;
  * a socket that has not sent connection_init within `initTimeoutMs` of opening
  * is closed 4408, as graphql-ws would (within EXPIRY_SWEEP_MS of the deadline).
  */
-export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number, initTimeoutMs: number): () => void {
+export function startSweeps(sockets: ReadonlySet<ObservedSocket>, keepAliveMs: number, initTimeoutMs: number): () => void {
   const keepAlive = setInterval(() => {
     for (const socket of sockets) {
-      const session = sessionOf(socket);
-      if (!session) continue;
-      if (session.awaitingPong) {
+      if (socket.awaitingPong) {
         socket.terminate();
         continue;
       }
-      session.awaitingPong = true;
+      socket.awaitingPong = true;
       socket.ping();
     }
   }, keepAliveMs);
@@ -39,7 +37,7 @@ export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number, initTi
       const viewer = session.viewer;
       if (viewer && viewer.expiresAt <= now) socket.close(CloseCode.Forbidden, 'token expired');
       // graphql-ws's own connectionInitWaitTimeout, without a timer per socket.
-      else if (!session.initReceived && initTimeoutMs > 0 && now - session.openedAt >= initTimeoutMs) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      else if (session.awaitingInitSince !== null && initTimeoutMs > 0 && now - session.awaitingInitSince >= initTimeoutMs) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
     }
   }, EXPIRY_SWEEP_MS);
   expiry.unref();
@@ -48,10 +46,4 @@ export function startSweeps(sockets: Set<WebSocket>, keepAliveMs: number, initTi
     clearInterval(keepAlive);
     clearInterval(expiry);
   };
-}
-
-/** The pong listener every socket shares: the peer is alive. */
-export function answeredPing(this: WebSocket): void {
-  const session = sessionOf(this);
-  if (session) session.awaitingPong = false;
 }
