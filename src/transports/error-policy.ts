@@ -75,6 +75,24 @@ export function createErrorPolicy(logger: Logger): ErrorPolicy {
   return { plugin, forClient };
 }
 
+/**
+ * The error without Yoga's `extensions.http` (the HTTP status it asks for).
+ * Yoga reads and drops it when it answers over HTTP; on a socket nothing
+ * reads it, and a client would see it as part of the error.
+ */
+export function withoutHttpHint(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError ?? undefined,
+    extensions,
+  });
+}
+
 /** Made on purpose: a GraphQLError all the way down, not marked unexpected. */
 function isExpected(error: unknown): error is GraphQLError {
   let current: unknown = error;

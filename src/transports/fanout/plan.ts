@@ -35,6 +35,17 @@ export interface FanoutPlan {
 /** The one root field the message fast path serves. */
 export const FANOUT_FIELD = 'messageAdded';
 
+/** The root field the typing fast path serves. */
+export const TYPING_FIELD = 'typing';
+
+/** The subscriptions with a fast path (useMessageFanout, useTypingFanout). */
+export const FAST_PATH_FIELDS: readonly string[] = [FANOUT_FIELD, TYPING_FIELD];
+
+/** Whether a fast-path plugin will take this operation (the same test each of them makes). */
+export function hasFastPath(args: ExecutionArgs): boolean {
+  return FAST_PATH_FIELDS.some((field) => planRendering(args, field) !== null);
+}
+
 /** A plan for a messageAdded subscription, or null for the general path. */
 export function planFanout(args: ExecutionArgs): FanoutPlan | null {
   const plan = planRendering(args, FANOUT_FIELD);

@@ -7,12 +7,9 @@ import type { Context } from '../../schema/context.js';
 import type { TypingService } from '../../typing/typing.service.js';
 import { SELF_RENDERED, type ErrorPolicy } from '../error-policy.js';
 import type { FanoutContext, FanoutSink } from './message-fanout.js';
-import { planRendering } from './plan.js';
+import { planRendering, TYPING_FIELD } from './plan.js';
 import { ShapeRegistry } from './shapes.js';
 import { TypingMember } from './typing-member.js';
-
-/** The root field this fast path serves. */
-const TYPING_FIELD = 'typing';
 
 export interface TypingFanoutOptions {
   typing: TypingService;

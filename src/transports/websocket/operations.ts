@@ -1,4 +1,4 @@
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { makeServer, type Context as GraphQLWsContext, type SubscribePayload } from 'graphql-ws';
 import type { WebSocketConfig } from '../../config.js';
 import { appError } from '../../errors.js';
@@ -6,19 +6,31 @@ import { bearerToken } from '../../identity/token.js';
 import type { Services } from '../../schema/context.js';
 import type { SocketBudgets } from '../budgets/socket-budgets.js';
 import { CloseCode, ServerCloseCode } from '../close-codes.js';
-import type { ErrorPolicy } from '../error-policy.js';
+import { withoutHttpHint, type ErrorPolicy } from '../error-policy.js';
 import type { FanoutContext } from '../fanout/message-fanout.js';
 import type { GraphQLPipeline, TransportContext } from '../pipeline.js';
+import { createDirectSubscriptions } from './direct-subscriptions.js';
 import type { SocketSession } from './socket-session.js';
 
 type ConnectionParams = Record<string, unknown> | undefined;
 type SocketContext = GraphQLWsContext<ConnectionParams, SocketSession>;
 
-/** The pipeline's execute and subscribe for one prepared operation, and the end of its start. */
-interface PreparedRun {
+/** The pipeline's execute and subscribe for one prepared operation. */
+export interface PipelineRun {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/** ...and the end of its start. */
+interface PreparedRun extends PipelineRun {
   settle: () => void;
+}
+
+/** One operation parsed and validated through the pipeline; its context is made when it starts (`contextFactory`). */
+export interface PreparedOperation {
+  args: ExecutionArgs;
+  run: PipelineRun;
+  contextFactory: () => unknown;
 }
 
 export interface OperationsOptions {
@@ -61,7 +73,7 @@ export function createProtocolServer(options: OperationsOptions) {
     }
   }
 
-  return makeServer<ConnectionParams, SocketSession>({
+  const server = makeServer<ConnectionParams, SocketSession>({
     // Not a timer per socket: the shared expiry sweep closes 4408 a socket whose connection_init is late (sweeps.ts).
     connectionInitWaitTimeout: 0,
 
@@ -79,6 +91,7 @@ export function createProtocolServer(options: OperationsOptions) {
       // mutations); it does not expire, so the expiry sweep leaves the socket alone.
       if (services.operators.isAdminToken(token)) {
         session.operator = true;
+        session.protocolContext = ctx;
         return socket.readyState === socket.OPEN;
       }
       const viewer = await services.identity.viewerFromToken(token);
@@ -95,6 +108,7 @@ export function createProtocolServer(options: OperationsOptions) {
       }
       // From now on the expiry sweep closes the socket when the token expires.
       session.viewer = viewer;
+      session.protocolContext = ctx;
       return true;
     },
 
@@ -103,11 +117,12 @@ export function createProtocolServer(options: OperationsOptions) {
       if (ctx.extra.closed) return [appError('BAD_USER_INPUT', 'the connection is closed')];
       const settle = ctx.extra.startOperation(id);
       try {
-        const prepared = await prepare(options, ctx, id, payload);
+        const prepared = prepare(options, ctx, id, payload);
         if (Array.isArray(prepared)) {
           settle();
           return prepared;
         }
+        prepared.args.contextValue = await prepared.contextFactory();
         runs.set(prepared.args, { ...prepared.run, settle });
         // graphql-ws keeps the subscribe message for the operation's life and reads its query and
         // variables no more (we give it the parsed args): drop the per-socket copies of both.
@@ -117,17 +132,26 @@ export function createProtocolServer(options: OperationsOptions) {
       } catch (error) {
         // An unexpected failure (the database, say) fails that operation, masked, not the whole socket.
         settle();
-        return [errorPolicy.forClient(error)];
+        return [withoutHttpHint(errorPolicy.forClient(error))];
       }
     },
 
     subscribe: (args) => run(args, 'subscribe'),
     execute: (args) => run(args, 'execute'),
   });
+  const subscribeDirectly = createDirectSubscriptions(
+    (ctx, id, payload) => prepare(options, ctx, id, payload),
+    (session, error) => session.handlingFailed(error),
+  );
+  return { opened: server.opened, subscribeDirectly };
 }
 
-/** Parses and validates one operation through the pipeline and builds its context; errors are the client's to see. */
-async function prepare(options: OperationsOptions, ctx: SocketContext, id: string, payload: SubscribePayload) {
+/**
+ * Parses and validates one operation through the pipeline (synchronously: the
+ * direct path decides on the result before anything else can arrive); errors
+ * are the client's to see.
+ */
+export function prepare(options: OperationsOptions, ctx: SocketContext, id: string, payload: SubscribePayload): PreparedOperation | GraphQLError[] {
   const { pipeline, errorPolicy, config } = options;
   if (Object.keys(ctx.subscriptions).length > config.maxSubscriptions) {
     return [appError('RATE_LIMITED', `at most ${config.maxSubscriptions} subscriptions per connection`)];
@@ -145,14 +169,14 @@ async function prepare(options: OperationsOptions, ctx: SocketContext, id: strin
   try {
     document = parse(payload.query);
   } catch (error) {
-    return [errorPolicy.forClient(error)];
+    return [withoutHttpHint(errorPolicy.forClient(error))];
   }
   const errors = validate(schema, document);
-  if (errors.length > 0) return errors;
-  // rootValue present (undefined, as graphql-ws would set it for want of `roots`): added later, it
-  // would take a property array of its own on an object the subscription keeps for its life.
-  const args: ExecutionArgs = { schema, document, rootValue: undefined, operationName: payload.operationName, variableValues: payload.variables, contextValue: await contextFactory() };
-  return { args, run: { execute, subscribe } };
+  if (errors.length > 0) return errors.map(withoutHttpHint);
+  // rootValue and contextValue present (undefined until it starts): added later, they would take a
+  // property array of their own on an object the subscription keeps for its life.
+  const args: ExecutionArgs = { schema, document, rootValue: undefined, operationName: payload.operationName, variableValues: payload.variables, contextValue: undefined };
+  return { args, run: { execute, subscribe }, contextFactory };
 }
 
 /** Accepts `{ authorization: "Bearer <jwt>" }` or `{ token: "<jwt>" }`; a malformed value is an invalid token. */

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import { closeFlooding } from '../budgets/socket-budgets.js';
 import { CloseCode, ServerCloseCode } from '../close-codes.js';
 import { frameRefusal } from '../limits/frames.js';
+import type { SubscribeDirectly } from './direct-subscriptions.js';
 import type { createProtocolServer } from './operations.js';
 import { openSession, sessionOf, SocketSession, type SessionBudget } from './socket-session.js';
 
@@ -21,7 +22,7 @@ type ProtocolServer = ReturnType<typeof createProtocolServer>;
  * closure a property map of its own.
  */
 export function adaptSocket(socket: WebSocket, server: ProtocolServer, logger: Logger, budget: SessionBudget): void {
-  const adapted = openSession(new AdaptedSocket(socket, logger, budget));
+  const adapted = openSession(new AdaptedSocket(socket, logger, budget, server.subscribeDirectly));
   socket.on('error', onSocketError);
   // Protocol pings cost work too (ws answers each): they spend from the same frame budget.
   // Without one (RATE_LIMITS=off) there is nothing to spend, and no listener to keep.
@@ -52,6 +53,8 @@ class AdaptedSocket extends SocketSession implements ProtocolSocket {
     socket: WebSocket,
     readonly logger: Logger,
     budget: SessionBudget,
+    /** The server's direct path for fast-path subscriptions (shared by every socket). */
+    private readonly subscribeDirectly: SubscribeDirectly,
   ) {
     super(socket, budget);
   }
@@ -91,10 +94,14 @@ class AdaptedSocket extends SocketSession implements ProtocolSocket {
     } catch {
       // Not JSON: graphql-ws's own answer to it.
     }
-    this.handler?.(data as string).catch((error: unknown) => {
-      this.logger.error({ err: error }, 'websocket message handling failed');
-      this.socket.close(CloseCode.InternalServerError, 'Internal server error');
-    });
+    // A fast-path subscribe is started and held without graphql-ws running it (direct-subscriptions.ts).
+    if (this.protocolContext && this.subscribeDirectly(this.protocolContext as Parameters<SubscribeDirectly>[0], data)) return;
+    this.handler?.(data as string).catch((error: unknown) => this.handlingFailed(error));
+  }
+
+  handlingFailed(error: unknown): void {
+    this.logger.error({ err: error }, 'websocket message handling failed');
+    this.socket.close(CloseCode.InternalServerError, 'Internal server error');
   }
 
   protected flooded(reason: string): void {

@@ -49,6 +49,8 @@ export abstract class SocketSession implements LastingConnection {
   awaitingInitSince: number | null = Date.now();
   /** The client's address, from the upgrade request (TRUST_PROXY decides which). */
   readonly clientIp: string;
+  /** graphql-ws's context of the socket, from connection_init on: where direct-subscriptions.ts holds its operations. */
+  protocolContext: object | null = null;
   private readonly frames: FrameBudget | null;
   private readonly starts: FrameBudget | null;
   /** Ids whose operation is starting, each with a promise that resolves when graphql-ws holds the result; null when none is. */
@@ -71,6 +73,9 @@ export abstract class SocketSession implements LastingConnection {
 
   /** The socket floods (past its frame budget, or MAX_HELD_MESSAGES held back): close it, saying why. */
   protected abstract flooded(reason: string): void;
+
+  /** Handling one of its messages failed unexpectedly (a bug, not the client's): log it and close the socket 1011. */
+  abstract handlingFailed(error: unknown): void;
 
   /** Whether frames are counted: without a frame budget nothing needs to hear of the socket's pings. */
   get countsFrames(): boolean {
