@@ -127,6 +127,25 @@ describe('the access log', () => {
     expect(server.text()).not.toContain(alice.token);
   });
 
+  it('writes a line for an upgrade refused with an HTTP status, with the path and never the query', async () => {
+    const wrongPath = server.wsUrl.replace('/graphql', '/chat?token=secret-in-the-query');
+    const status = await within(
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(wrongPath, GRAPHQL_WS);
+        socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        socket.on('error', () => {});
+      }),
+      5_000,
+      'the refusal',
+    );
+    expect(status).toBe(404);
+    await until(() => server.accessLines('websocket').some((l) => l.msg === 'websocket refused'), 5_000, 'the refusal line');
+    const line = server.accessLines('websocket').find((l) => l.msg === 'websocket refused')!;
+    expect(line).toMatchObject({ level: 30, kind: 'websocket', path: '/chat', status: 404, ip: '127.0.0.1' });
+    expect(line.requestId).toMatch(/^[\w-]{16}$/);
+    expect(server.text()).not.toContain('secret-in-the-query');
+  });
+
   it("names the server's own close code when the server closes (4403 for a socket without a token)", async () => {
     const raw = rawSocket(server.wsUrl);
     await raw.opened;

@@ -13,13 +13,15 @@ export interface AccessLogOptions {
 
 /**
  * The access log: one JSON line (info) per HTTP request when its response ends
- * or its connection drops, and one per WebSocket connection when it ends. Each
+ * or its connection drops, one per WebSocket connection when it ends, and one
+ * per upgrade refused with an HTTP status (no connection at all). Each
  * request gets an X-Request-Id (the one a proxy sent, if it looks like one),
  * echoed in the response. Never a header, a query string or a body: tokens
  * travel in all three.
  *
  * {"kind":"http","requestId":"…","method":"POST","path":"/graphql","status":200,"durationMs":2.4,"ip":"203.0.113.7","msg":"http request"}
  * {"kind":"websocket","requestId":"…","durationMs":61234.5,"code":1000,"reason":"","closedBy":"client","ip":"203.0.113.7","msg":"websocket closed"}
+ * {"kind":"websocket","requestId":"…","path":"/graphql","status":429,"ip":"203.0.113.7","msg":"websocket refused"}
  */
 export function attachAccessLog(httpServer: Server, options: AccessLogOptions): SocketWatcher {
   const { logger, trustProxy } = options;
@@ -57,6 +59,9 @@ export function attachAccessLog(httpServer: Server, options: AccessLogOptions): 
         { kind: 'websocket', requestId: record.id, durationMs: elapsed(record.openedAt), code: end.code, reason: end.reason, closedBy: end.by, ip: record.ip },
         'websocket closed',
       );
+    },
+    refused: (request, status) => {
+      logger.info({ kind: 'websocket', requestId: requestIdOf(request), path: pathOf(request), status, ip: clientIpOf(request, trustProxy) }, 'websocket refused');
     },
   };
 }

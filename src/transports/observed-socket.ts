@@ -21,6 +21,8 @@ export interface SocketWatcher {
   closing?(socket: ObservedSocket, code: number): void;
   /** Gone: the close handshake finished, or the connection was cut. */
   closed?(socket: ObservedSocket, end: SocketEnd): void;
+  /** The upgrade was answered with an HTTP `status` instead (a wrong path, an origin, a budget, a stopping server). */
+  refused?(request: IncomingMessage, status: number): void;
 }
 
 /** What the access log keeps of a connection until it ends. */

@@ -70,6 +70,9 @@ export function attachWebSocketTransport(options: WebSocketOptions) {
     accepting: () => accepting,
     budgets: options.budgets,
     trustProxy: options.trustProxy,
+    onRefused: (request, status) => {
+      for (const watcher of options.watchers ?? []) watcher.refused?.(request, status);
+    },
   });
   options.httpServer.on('upgrade', onUpgrade);
   const stopSweeps = startSweeps(clients, config.keepAliveMs, config.connectionInitTimeoutMs);

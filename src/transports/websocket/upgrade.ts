@@ -16,6 +16,8 @@ export interface UpgradeOptions {
   budgets: SocketBudgets | null;
   /** Proxies in front whose X-Forwarded-For entries name the client (TRUST_PROXY). */
   trustProxy: number;
+  /** Told of each refused upgrade (the access log). */
+  onRefused?: (request: IncomingMessage, status: number) => void;
 }
 
 /**
@@ -28,32 +30,36 @@ export interface UpgradeOptions {
 export function createUpgradeHandler(options: UpgradeOptions) {
   const { wss, logger, allowedOrigins } = options;
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refuse = (status: number, text: string, headers = '') => {
+      options.onRefused?.(request, status);
+      answer(socket, status, text, headers);
+    };
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== '/graphql') return refuse(socket, 404, 'Not Found');
-    if (!options.accepting()) return refuse(socket, 503, 'Service Unavailable');
+    if (pathname !== '/graphql') return refuse(404, 'Not Found');
+    if (!options.accepting()) return refuse(503, 'Service Unavailable');
     const origin = request.headers.origin;
     if (allowedOrigins && origin !== undefined && !allowedOrigins.includes(origin)) {
       logger.info({ origin }, 'websocket upgrade refused: origin not allowed');
-      return refuse(socket, 403, 'Forbidden');
+      return refuse(403, 'Forbidden');
     }
     const upgrade = () => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     if (!options.budgets) return upgrade();
     const ip = clientIpOf(request, options.trustProxy);
     options.budgets.admitUpgrade(ip, socket).then(
       (admission) => {
-        if (admission.admitted) return options.accepting() ? upgrade() : refuse(socket, 503, 'Service Unavailable');
+        if (admission.admitted) return options.accepting() ? upgrade() : refuse(503, 'Service Unavailable');
         // debug, not info: a flood of upgrades would be a flood of log lines.
         logger.debug({ ip, reason: admission.reason }, 'websocket upgrade refused: over budget');
-        refuse(socket, admission.status, 'Too Many Requests', `Retry-After: ${admission.retryAfterSeconds}\r\n`);
+        refuse(admission.status, 'Too Many Requests', `Retry-After: ${admission.retryAfterSeconds}\r\n`);
       },
       (error: unknown) => {
         logger.error({ err: error }, 'websocket upgrade budget failed');
-        refuse(socket, 500, 'Internal Server Error');
+        refuse(500, 'Internal Server Error');
       },
     );
   };
 }
 
-function refuse(socket: Duplex, status: number, text: string, headers = ''): void {
+function answer(socket: Duplex, status: number, text: string, headers: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }
