@@ -1,13 +1,14 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_WEBSOCKET_CONFIG, loadConfig, type Config } from '../src/config.js';
+import { DEFAULT_WEBSOCKET_CONFIG, loadConfig, type Config } from '../src/config.js';
 import { createRoom, issueToken } from './helpers/chat.js';
 import { gqlOk } from './helpers/graphql.js';
 import { allMessages } from './helpers/pages.js';
 import { killSpawned, spawnServer, terminate } from './helpers/processes.js';
 import { createTestDatabase, dialect, startServer, testConfig, type ConfigOverrides } from './helpers/server.js';
 import { within } from './helpers/wait.js';
+import { configProblemsOf } from './helpers/config.js';
 
 describe('readiness', () => {
   it('answers GET /health with 200 {"status":"ok"} once it is serving', async () => {
@@ -48,15 +49,6 @@ describe('stopping with open streams', () => {
 });
 
 describe('configuration from the environment', () => {
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
 
   it('runs with nothing set: SQLite in ./data on port 4000, a generated secret, all origins', () => {
     expect(loadConfig({})).toMatchObject({
@@ -102,7 +94,7 @@ describe('configuration from the environment', () => {
   });
 
   it('reports every bad variable at once, naming each', () => {
-    const problems = problemsOf({
+    const problems = configProblemsOf({
       PORT: 'eighty',
       JWT_SECRET: 'too-short',
       LOG_LEVEL: 'loud',
@@ -125,13 +117,13 @@ describe('configuration from the environment', () => {
 
   it('refuses ports that are not a plain number from 0 to 65535', () => {
     for (const PORT of ['70000', '-1', '80.5', '1e3', '0x50']) {
-      expect(problemsOf({ PORT }), PORT).toEqual([expect.stringContaining('PORT')]);
+      expect(configProblemsOf({ PORT }), PORT).toEqual([expect.stringContaining('PORT')]);
     }
   });
 
   it('wants a JWT_SECRET of at least 32 bytes', () => {
-    expect(problemsOf({ JWT_SECRET: 'x'.repeat(31) })).toEqual([expect.stringContaining('JWT_SECRET')]);
-    expect(problemsOf({ JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
+    expect(configProblemsOf({ JWT_SECRET: 'x'.repeat(31) })).toEqual([expect.stringContaining('JWT_SECRET')]);
+    expect(configProblemsOf({ JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
   });
 });
 

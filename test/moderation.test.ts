@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { Blocklist, wordsOf } from '../src/moderation/blocklist.js';
 import { createRoom, issueToken, sendMessage, type TestUser } from './helpers/chat.js';
 import { errorCode, gql, gqlOk } from './helpers/graphql.js';
@@ -12,6 +12,7 @@ import { firstResult, wsFirst } from './helpers/transports.js';
 import { until } from './helpers/wait.js';
 import { rawSocket } from './helpers/realtime.js';
 import { wsClient } from './helpers/ws.js';
+import { configProblemsOf } from './helpers/config.js';
 
 /** Every operator-only mutation, with arguments that would otherwise be fine. */
 function operatorMutations(roomId: string, userId: string): [string, string, Record<string, unknown>][] {
@@ -110,25 +111,16 @@ describe('operator access with ADMIN_TOKEN', () => {
 describe('configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chat-blocklist-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
 
   it('takes an ADMIN_TOKEN of 32 or more printable characters and nothing shorter, never printing it', () => {
     expect(loadConfig({}).adminToken).toBeNull();
     expect(loadConfig({ ADMIN_TOKEN: 'a'.repeat(32) }).adminToken).toBe('a'.repeat(32));
     const short = 'short-secret-31-characters-long';
-    const problems = problemsOf({ ADMIN_TOKEN: short, PORT: 'eighty' });
+    const problems = configProblemsOf({ ADMIN_TOKEN: short, PORT: 'eighty' });
     expect(problems).toHaveLength(2);
     expect(problems.find((p) => p.startsWith('ADMIN_TOKEN'))).toMatch(/at least 32/);
     expect(problems.join('\n')).not.toContain(short);
-    expect(problemsOf({ ADMIN_TOKEN: `${'a'.repeat(20)} ${'b'.repeat(20)}` })[0]).toMatch(/ADMIN_TOKEN/);
+    expect(configProblemsOf({ ADMIN_TOKEN: `${'a'.repeat(20)} ${'b'.repeat(20)}` })[0]).toMatch(/ADMIN_TOKEN/);
   });
 
   it('reads BLOCKLIST_FILE: one entry a line, blank lines and # comments skipped', () => {
@@ -139,11 +131,11 @@ describe('configuration', () => {
   });
 
   it('reports a missing or unreadable BLOCKLIST_FILE, and an entry that could never match', () => {
-    expect(problemsOf({ BLOCKLIST_FILE: join(dir, 'missing.txt') })).toEqual([expect.stringMatching(/BLOCKLIST_FILE .*missing\.txt.* cannot be read \(ENOENT\)/)]);
-    expect(problemsOf({ BLOCKLIST_FILE: dir })).toEqual([expect.stringMatching(/cannot be read \(EISDIR\)/)]);
+    expect(configProblemsOf({ BLOCKLIST_FILE: join(dir, 'missing.txt') })).toEqual([expect.stringMatching(/BLOCKLIST_FILE .*missing\.txt.* cannot be read \(ENOENT\)/)]);
+    expect(configProblemsOf({ BLOCKLIST_FILE: dir })).toEqual([expect.stringMatching(/cannot be read \(EISDIR\)/)]);
     const file = join(dir, 'odd.txt');
     writeFileSync(file, 'fine\n!!!\n');
-    expect(problemsOf({ BLOCKLIST_FILE: file })).toEqual([expect.stringMatching(/line 2 has no letter or digit/)]);
+    expect(configProblemsOf({ BLOCKLIST_FILE: file })).toEqual([expect.stringMatching(/line 2 has no letter or digit/)]);
   });
 });
 

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblemsOf } from '../helpers/config.js';
 
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
 
 const POSTGRES = 'postgres://chat@db.internal:5432/chat';
 
@@ -21,8 +13,8 @@ describe('DATABASE_POOL_SIZE', () => {
 
   it('refuses a size out of range, and a size for SQLite (one connection, no pool)', () => {
     for (const size of ['0', '-3', '1001', 'ten']) {
-      expect(problemsOf({ DATABASE_URL: POSTGRES, DATABASE_POOL_SIZE: size })).toContainEqual(expect.stringContaining(`DATABASE_POOL_SIZE must be an integer from 1 to 1000, got "${size}"`));
+      expect(configProblemsOf({ DATABASE_URL: POSTGRES, DATABASE_POOL_SIZE: size })).toContainEqual(expect.stringContaining(`DATABASE_POOL_SIZE must be an integer from 1 to 1000, got "${size}"`));
     }
-    expect(problemsOf({ DATABASE_POOL_SIZE: '5' })).toContainEqual(expect.stringMatching(/DATABASE_POOL_SIZE is for PostgreSQL/));
+    expect(configProblemsOf({ DATABASE_POOL_SIZE: '5' })).toContainEqual(expect.stringMatching(/DATABASE_POOL_SIZE is for PostgreSQL/));
   });
 });

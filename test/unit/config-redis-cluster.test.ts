@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblemsOf } from '../helpers/config.js';
 
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
 
 describe('REDIS_CLUSTER_NODES', () => {
   it('reads comma-separated host:port seed nodes (IPv6 in brackets); unset is null', () => {
@@ -22,7 +14,7 @@ describe('REDIS_CLUSTER_NODES', () => {
   });
 
   it('names every bad entry, and refuses REDIS_URL beside it', () => {
-    const problems = problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis://10.0.0.2:7000,10.0.0.3,10.0.0.4:99999,', REDIS_URL: 'redis://cache:6379' });
+    const problems = configProblemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis://10.0.0.2:7000,10.0.0.3,10.0.0.4:99999,', REDIS_URL: 'redis://cache:6379' });
     for (const entry of ['redis://10.0.0.2:7000', '10.0.0.3', '10.0.0.4:99999', '']) expect(problems).toContainEqual(expect.stringContaining(`REDIS_CLUSTER_NODES entry "${entry}"`));
     expect(problems).toContainEqual(expect.stringMatching(/REDIS_URL and REDIS_CLUSTER_NODES are both set/));
   });
