@@ -3,7 +3,7 @@ import { createRoom, issueToken, sendMessage, type TestUser } from './helpers/ch
 import { openDirectRoom } from './helpers/direct-rooms.js';
 import { rawConnection, rawSocket, type RawSocket } from './helpers/realtime.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { within } from './helpers/wait.js';
+import { until, within } from './helpers/wait.js';
 
 /**
  * Fast-path subscriptions (messageAdded, typing) are started and held by the
@@ -14,8 +14,9 @@ import { within } from './helpers/wait.js';
 
 const FEED = 'subscription($r: ID!) { messageAdded(roomId: $r) { id body } }';
 const TYPING = 'subscription($r: ID!) { typing(roomId: $r) { users { handle } } }';
+const FEED_AFTER = 'subscription($r: ID!, $a: ID) { messageAdded(roomId: $r, after: $a) { id body } }';
 /** The same stream off the fast path (a directive on the root field). */
-const FEED_GENERAL = 'subscription($r: ID!) { messageAdded(roomId: $r) @include(if: true) { id body } }';
+const FEED_AFTER_GENERAL = 'subscription($r: ID!, $a: ID) { messageAdded(roomId: $r, after: $a) @include(if: true) { id body } }';
 const MAX_SUBSCRIPTIONS = 5;
 
 describe('fast-path subscriptions over graphql-ws', () => {
@@ -32,46 +33,40 @@ describe('fast-path subscriptions over graphql-ws', () => {
   afterAll(() => server.stop());
 
   const connect = (user: TestUser) => rawConnection(server.wsUrl, { token: user.token });
-  const subscribe = (raw: RawSocket, id: string, query: string, r = roomId) => raw.send({ id, type: 'subscribe', payload: { query, variables: { r } } });
-  /** Every frame with this id from now on, for `ms`. */
-  async function framesFor(raw: RawSocket, id: string, ms: number): Promise<Record<string, unknown>[]> {
+  const subscribe = (raw: RawSocket, id: string, query: string, variables: Record<string, unknown> = { r: roomId }) =>
+    raw.send({ id, type: 'subscribe', payload: { query, variables } });
+  /** Every frame the socket gets from now on, in order. */
+  function recorded(raw: RawSocket): Record<string, unknown>[] {
     const frames: Record<string, unknown>[] = [];
-    const listener = (data: Buffer) => {
-      const frame = JSON.parse(String(data)) as Record<string, unknown>;
-      if (frame.id === id) frames.push(frame);
-    };
-    raw.socket.on('message', listener);
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    raw.socket.off('message', listener);
+    raw.socket.on('message', (data) => frames.push(JSON.parse(String(data)) as Record<string, unknown>));
     return frames;
   }
+  const bodyOf = (frame: Record<string, unknown>) => (frame.payload as { data: { messageAdded: { body: string } } }).data.messageAdded.body;
+  const framesOf = (frames: Record<string, unknown>[], id: string) => frames.filter((frame) => frame.id === id);
 
   it('delivers, and stops at the client’s complete without a complete of its own, as graphql-ws does for the general path', async () => {
+    const room = await createRoom(server.url, alice.token, 'complete');
+    const seed = await sendMessage(server.url, alice.token, room.id, 'seed');
+    const one = await sendMessage(server.url, alice.token, room.id, 'one');
     const raw = await connect(bob);
-    subscribe(raw, 'fast', FEED);
-    subscribe(raw, 'general', FEED_GENERAL);
-    // Both live: a message reaches both.
-    const live = framesFor(raw, 'fast', 500);
-    const liveGeneral = framesFor(raw, 'general', 500);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await sendMessage(server.url, alice.token, roomId, 'one');
-    expect((await live).map((f) => f.type)).toEqual(['next']);
-    expect((await liveGeneral).map((f) => f.type)).toEqual(['next']);
+    const frames = recorded(raw);
+    // Resuming after the seed, each gets "one" from history: live, with no wait of a guessed length.
+    subscribe(raw, 'fast', FEED_AFTER, { r: room.id, a: seed.id });
+    subscribe(raw, 'general', FEED_AFTER_GENERAL, { r: room.id, a: seed.id });
+    await until(() => framesOf(frames, 'fast').length + framesOf(frames, 'general').length === 2, 5_000, 'both to replay "one"');
+    await sendMessage(server.url, alice.token, room.id, 'two');
+    await until(() => framesOf(frames, 'fast').length + framesOf(frames, 'general').length === 4, 5_000, 'both to get "two" live');
 
     raw.send({ id: 'fast', type: 'complete' });
     raw.send({ id: 'general', type: 'complete' });
-    const after = framesFor(raw, 'fast', 500);
-    const afterGeneral = framesFor(raw, 'general', 500);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await sendMessage(server.url, alice.token, roomId, 'two');
-    expect(await after).toEqual([]);
-    expect(await afterGeneral).toEqual([]);
-    // The id is free again.
-    subscribe(raw, 'fast', FEED);
-    const again = framesFor(raw, 'fast', 500);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await sendMessage(server.url, alice.token, roomId, 'three');
-    expect((await again).map((f) => (f.payload as { data: { messageAdded: { body: string } } }).data.messageAdded.body)).toEqual(['three']);
+    await sendMessage(server.url, alice.token, room.id, 'three');
+    // A witness on the same socket replays "three" from history; frames on one socket keep their order, so
+    // a live "three" for either completed id would have come before it.
+    subscribe(raw, 'witness', FEED_AFTER, { r: room.id, a: one.id });
+    await until(() => framesOf(frames, 'witness').some((frame) => bodyOf(frame) === 'three'), 5_000, 'the witness to get "three"');
+    for (const id of ['fast', 'general']) {
+      expect(framesOf(frames, id).map((frame) => `${frame.type} ${bodyOf(frame)}`), id).toEqual(['next one', 'next two']);
+    }
     raw.socket.close();
   });
 
@@ -105,11 +100,12 @@ describe('fast-path subscriptions over graphql-ws', () => {
     const carol = await issueToken(server.url, { nickname: 'Carol' });
     const direct = await openDirectRoom(server.url, alice.token, carol.user.id);
     const raw = await connect(bob);
+    const frames = recorded(raw);
     for (const [id, query] of [['feed', FEED], ['typing', TYPING]] as const) {
-      subscribe(raw, id, query, direct.id);
-      const frames = await framesFor(raw, id, 500);
-      expect(frames.map((f) => f.type)).toEqual(['next', 'complete']);
-      expect((frames[0]!.payload as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('FORBIDDEN');
+      subscribe(raw, id, query, { r: direct.id });
+      await until(() => framesOf(frames, id).some((frame) => frame.type === 'complete'), 5_000, `the ${id} refusal to complete`);
+      expect(framesOf(frames, id).map((frame) => frame.type)).toEqual(['next', 'complete']);
+      expect((framesOf(frames, id)[0]!.payload as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('FORBIDDEN');
     }
     raw.socket.close();
   });

@@ -1,12 +1,9 @@
 import type { WebSocket } from 'ws';
 import type { FeedMember } from '../../messages/room-feed.js';
 import type { Message } from '../../messages/message.js';
-import { canWriteFrames, frameHead, writeFrames } from '../websocket/raw-frames.js';
+import { frameHead, writeFrames } from '../websocket/raw-frames.js';
 import type { RenderedTail, Shape } from './shapes.js';
-import { closedAsSlowConsumer } from './slow-consumer.js';
-
-/** graphql-transport-ws speaks text frames; one options object for every send, not one per send. */
-export const TEXT_FRAME = { binary: false } as const;
+import { SocketSubscriber } from './socket-subscriber.js';
 
 /**
  * One message rendered for one shape, for the length of one dispatch: the
@@ -49,31 +46,23 @@ export class RenderedMessage {
  * (transports/websocket/raw-frames.ts), all a socket gets in one turn of the
  * event loop in one write; a socket that cannot take that gets `ws.send`.
  */
-export class SocketMember implements FeedMember {
+export class SocketMember extends SocketSubscriber implements FeedMember {
   lastSeq = 0;
-  private readonly prefix: string;
-  private readonly prefixLength: number;
-  /** Frames may go straight to the TCP stream (no extension negotiated); else through ws.send. */
-  private readonly direct: boolean;
 
   constructor(
-    private readonly socket: WebSocket,
-    private readonly subscriptionId: string,
+    socket: WebSocket,
+    subscriptionId: string,
     private readonly shape: Shape,
-    private readonly maxBufferedBytes: number,
+    maxBufferedBytes: number,
   ) {
-    this.prefix = `{"id":${JSON.stringify(subscriptionId)},"type":"next","payload":`;
-    this.prefixLength = Buffer.byteLength(this.prefix);
-    this.direct = canWriteFrames(socket);
+    super(socket, subscriptionId, maxBufferedBytes);
   }
 
   deliver(message: Message, shared: Map<unknown, unknown>): void {
-    const socket = this.socket;
-    if (socket.readyState !== socket.OPEN) return;
-    if (closedAsSlowConsumer(socket, this.maxBufferedBytes)) return;
+    if (!this.takesFrames()) return;
     let rendered = shared.get(this.shape) as RenderedMessage | undefined;
     if (!rendered) shared.set(this.shape, (rendered = new RenderedMessage(this.shape.render(message))));
-    if (this.direct && rendered.writeTo(socket, this.subscriptionId, this.prefix, this.prefixLength)) return;
-    socket.send(Buffer.concat([Buffer.from(this.prefix), rendered.tail]), TEXT_FRAME);
+    if (this.direct && rendered.writeTo(this.socket, this.subscriptionId, this.prefix, this.prefixLength)) return;
+    this.sendThroughWs([rendered.tail]);
   }
 }

@@ -1,10 +1,9 @@
 import type { WebSocket } from 'ws';
 import type { User } from '../../identity/user.js';
 import { usersOf, type TypingView } from '../../typing/typing.js';
-import { canWriteFrames, frameHead, writeFrameParts } from '../websocket/raw-frames.js';
+import { frameHead, writeFrameParts } from '../websocket/raw-frames.js';
 import type { Shape } from './shapes.js';
-import { TEXT_FRAME } from './socket-member.js';
-import { closedAsSlowConsumer } from './slow-consumer.js';
+import { SocketSubscriber } from './socket-subscriber.js';
 import { TypingRendering } from './typing-rendering.js';
 
 /**
@@ -23,27 +22,20 @@ const renderings = new WeakMap<readonly User[], Map<Shape, TypingRendering | nul
  * hundreds watching hundreds type costs one rendering per update and a few
  * slices of shared bytes per subscriber, not an execution per subscriber.
  */
-export class TypingMember {
-  private readonly prefix: string;
-  private readonly prefixLength: number;
-  private readonly direct: boolean;
-
+export class TypingMember extends SocketSubscriber {
   constructor(
-    private readonly socket: WebSocket,
-    private readonly subscriptionId: string,
+    socket: WebSocket,
+    subscriptionId: string,
     private readonly roomId: string,
     private readonly shape: Shape,
-    private readonly maxBufferedBytes: number,
+    maxBufferedBytes: number,
   ) {
-    this.prefix = `{"id":${JSON.stringify(subscriptionId)},"type":"next","payload":`;
-    this.prefixLength = Buffer.byteLength(this.prefix);
-    this.direct = canWriteFrames(socket);
+    super(socket, subscriptionId, maxBufferedBytes);
   }
 
   /** Sends this subscriber its view (a TypingListener); returns how many users it rendered. */
   deliver(view: TypingView): number {
-    const socket = this.socket;
-    if (socket.readyState !== socket.OPEN || closedAsSlowConsumer(socket, this.maxBufferedBytes)) return 0;
+    if (!this.takesFrames()) return 0;
     let byShape = renderings.get(view.everyone);
     if (!byShape) renderings.set(view.everyone, (byShape = new Map()));
     let rendering = byShape.get(this.shape);
@@ -53,8 +45,7 @@ export class TypingMember {
       rendered = view.everyone.length;
     }
     if (!rendering) return this.renderOwn(view);
-    if (this.direct && this.writeDirect(rendering, view.selfIndex)) return rendered;
-    socket.send(Buffer.concat([Buffer.from(this.prefix), ...rendering.partsWithout(view.selfIndex)]), TEXT_FRAME);
+    if (!(this.direct && this.writeDirect(rendering, view.selfIndex))) this.sendThroughWs(rendering.partsWithout(view.selfIndex));
     return rendered;
   }
 
@@ -69,7 +60,7 @@ export class TypingMember {
   private renderOwn(view: TypingView): number {
     const users = usersOf(view);
     const payload = this.shape.payloadOf({ roomId: this.roomId, users });
-    this.socket.send(`${this.prefix}${JSON.stringify(payload)}}`, TEXT_FRAME);
+    this.sendThroughWs(`${JSON.stringify(payload)}}`);
     return users.length;
   }
 }

@@ -1,4 +1,4 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { ExecutionResult, GraphQLError } from 'graphql';
 import { MessageType, stringifyMessage, validateMessage, type Context as GraphQLWsContext, type SubscribeMessage, type SubscribePayload } from 'graphql-ws';
 import { isAsyncIterable } from 'graphql-yoga';
 import { HeldSubscription } from '../../infrastructure/streams/held-subscription.js';
@@ -83,34 +83,17 @@ async function start(ctx: SocketContext, id: string, prepared: PreparedOperation
     });
     return;
   }
-  if (isAsyncIterable(result)) return run(ctx, id, result, wanted);
+  if (isAsyncIterable(result)) {
+    // hasFastPath() makes the fast paths' own test, so a fast-path plugin took it; a stream here means
+    // a plugin before them changed that. Ended, and the socket closed 1011 with the bug logged (failed()).
+    await result[Symbol.asyncIterator]().return?.();
+    throw new Error(`subscription ${id} passed hasFastPath() but a plugin returned a stream for it: transports/fanout/plan.ts and the fast-path plugins disagree`);
+  }
   // Refused before it started (access, a budget): one `next` with the errors, then `complete`, as graphql-ws sends them.
   if (operations[id] === null) delete operations[id];
   if (!wanted) return;
   send(ctx, { id, type: MessageType.Next, payload: payloadOf(result) });
   send(ctx, { id, type: MessageType.Complete });
-}
-
-/**
- * A stream from the general path after all (a plugin before the fast paths
- * took the operation another way): run as graphql-ws runs one.
- */
-async function run(ctx: SocketContext, id: string, stream: AsyncIterable<ExecutionResult>, wanted: boolean): Promise<void> {
-  const iterator = stream[Symbol.asyncIterator]();
-  const operations = ctx.subscriptions as Operations;
-  if (!wanted) return void (await iterator.return?.());
-  operations[id] = stream;
-  try {
-    for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
-      send(ctx, { id, type: MessageType.Next, payload: payloadOf(step.value) });
-    }
-  } catch (error) {
-    send(ctx, { id, type: MessageType.Error, payload: [new GraphQLError(error instanceof Error ? error.message : String(error)).toJSON()] });
-    delete operations[id];
-  }
-  const stillOurs = (ctx.subscriptions as Operations)[id] === stream;
-  if (stillOurs) delete (ctx.subscriptions as Operations)[id];
-  if (stillOurs) send(ctx, { id, type: MessageType.Complete });
 }
 
 /** A subscribe graphql-ws would accept, for a root field with a fast path (a cheap look at the text first). */

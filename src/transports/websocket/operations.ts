@@ -7,7 +7,7 @@ import type { Services } from '../../schema/context.js';
 import type { SocketBudgets } from '../budgets/socket-budgets.js';
 import { CloseCode, ServerCloseCode } from '../close-codes.js';
 import { withoutHttpHint, type ErrorPolicy } from '../error-policy.js';
-import type { FanoutContext } from '../fanout/message-fanout.js';
+import type { FanoutContext } from '../fanout/fast-path-plugin.js';
 import type { GraphQLPipeline, TransportContext } from '../pipeline.js';
 import { createDirectSubscriptions } from './direct-subscriptions.js';
 import type { SocketSession } from './socket-session.js';
