@@ -5,7 +5,7 @@ import type { Context } from '../src/schema/context.js';
 import { buildSchema } from '../src/schema/index.js';
 import { planFanout } from '../src/transports/fanout/plan.js';
 import { GENERAL_PATH_FIELDS, RENDER_SAFE_FIELDS } from '../src/transports/fanout/render-safe-fields.js';
-import { Shape } from '../src/transports/fanout/shapes.js';
+import { ShapeRegistry } from '../src/transports/fanout/shapes.js';
 
 /**
  * The fan-out fast path renders a message once for every subscriber. That is
@@ -84,7 +84,7 @@ describe('the fan-out allow-list', () => {
   });
 
   it('renders every render-safe field synchronously without reading the context, as the general path does for any viewer', async () => {
-    const shape = new Shape('all', { schema, document: fullDocument }, (errors) => errors.map((e) => e.toJSON()));
+    const shape = new ShapeRegistry((errors) => errors.map((e) => e.toJSON())).acquire('all', { schema, document: fullDocument });
     // Shape.render throws on a promise, and its context throws on any read.
     const rendered = JSON.parse(shape.render(message).toString().slice(0, -1));
     expect(rendered.errors, JSON.stringify(rendered.errors)).toBeUndefined();
@@ -98,7 +98,7 @@ describe('the fan-out allow-list', () => {
   it('renders every render-safe field of a typing update the same way for every viewer', async () => {
     const typingDocument = parse(`subscription { typing(roomId: "${message.roomId}") { __typename ${fullSelection(eventTypeOf('typing'))} } }`);
     const update = { roomId: message.roomId, users: [message.sender] };
-    const rendered = new Shape('typing', { schema, document: typingDocument }, (errors) => errors.map((e) => e.toJSON())).payloadOf(update);
+    const rendered = new ShapeRegistry((errors) => errors.map((e) => e.toJSON())).acquire('typing', { schema, document: typingDocument }).payloadOf(update);
     expect(rendered.errors, JSON.stringify(rendered.errors)).toBeUndefined();
     for (const viewer of [null, 'someone-else', message.sender.id]) {
       const general = await execute({ schema, document: typingDocument, rootValue: update, contextValue: contextFor(viewer) });

@@ -6,7 +6,7 @@ import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Message } from '../src/messages/message.js';
 import { buildSchema } from '../src/schema/index.js';
-import { Shape } from '../src/transports/fanout/shapes.js';
+import { ShapeRegistry } from '../src/transports/fanout/shapes.js';
 import { SocketMember } from '../src/transports/fanout/socket-member.js';
 import { canWriteFrames, frameHead, textFrame } from '../src/transports/websocket/raw-frames.js';
 import { deferred, within } from './helpers/wait.js';
@@ -43,7 +43,7 @@ function graphqlWsNext(id: string, message: Message, document = DOCUMENT): strin
   return stringifyMessage({ id, type: MessageType.Next, payload: { data: result.data } as never });
 }
 
-const newShape = (document = DOCUMENT) => new Shape('k', { schema, document, variableValues: { r: ROOM } }, (errors) => errors.map((e) => e.toJSON()));
+const newShape = (document = DOCUMENT) => new ShapeRegistry((errors) => errors.map((e) => e.toJSON())).acquire('k', { schema, document, variableValues: { r: ROOM } });
 
 /** ws's own framing of a text message, as `socket.send(text)` writes it. */
 /** ws's Sender (exported by ws, not declared by @types/ws). */

@@ -3,7 +3,7 @@ import { stringifyMessage, MessageType } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import { userOf, type User } from '../src/identity/user.js';
 import { buildSchema } from '../src/schema/index.js';
-import { Shape } from '../src/transports/fanout/shapes.js';
+import { ShapeRegistry } from '../src/transports/fanout/shapes.js';
 import { TypingRendering } from '../src/transports/fanout/typing-rendering.js';
 import { usersOf } from '../src/typing/typing.js';
 
@@ -37,7 +37,7 @@ const DOCUMENTS: Record<string, DocumentNode> = {
   usersOnly: parse('subscription($r: ID!) { typing(roomId: $r) { users { id } } }'),
 };
 
-const shapeOf = (document: DocumentNode) => new Shape('k', { schema, document, variableValues: { r: ROOM, roomId: ROOM } }, (errors) => errors.map((e) => e.toJSON()));
+const shapeOf = (document: DocumentNode) => new ShapeRegistry((errors) => errors.map((e) => e.toJSON())).acquire('k', { schema, document, variableValues: { r: ROOM, roomId: ROOM } });
 
 /** What graphql-ws sends on the general path for this view: its own execution, serialised. */
 function generalPathFrame(document: DocumentNode, users: User[]): string {

@@ -21,8 +21,13 @@ const KNOWN_USERS_CACHE = 100_000;
 const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class IdentityService {
-  /** Users seen to exist; they are never deleted, so the cache only saves reads. */
-  private readonly knownUserIds = new Set<string>();
+  /**
+   * Users seen to exist, by id; they are never deleted, so the cache only saves
+   * reads. Each viewer built from a token shares its user's object from here:
+   * a user's sockets (tabs, devices, reconnects) hold one User, not a copy of
+   * its strings each (some 200 bytes per socket).
+   */
+  private readonly knownUsers = new Map<string, User>();
 
   constructor(
     private readonly users: UserRepository,
@@ -64,13 +69,17 @@ export class IdentityService {
     const check = this.tokens.verify(token);
     if (!check.ok) return { user: null, problem: check.problem };
     const { sub, nickname, tag } = check.claims;
-    // A token outliving its user (a wiped database that kept its secret) must not act.
-    if (!this.knownUserIds.has(sub)) {
+    let user = this.knownUsers.get(sub);
+    if (!user) {
+      // A token outliving its user (a wiped database that kept its secret) must not act.
       if (!(await this.users.findById(sub))) return { user: null, problem: 'invalid token' };
-      if (this.knownUserIds.size >= KNOWN_USERS_CACHE) this.knownUserIds.clear();
-      this.knownUserIds.add(sub);
+      if (this.knownUsers.size >= KNOWN_USERS_CACHE) this.knownUsers.clear();
+      this.knownUsers.set(sub, (user = userOf(sub, nickname, tag)));
+    } else if (user.nickname !== nickname || user.tag !== tag) {
+      // The token names the user as it was when signed: that is who this viewer is.
+      user = userOf(sub, nickname, tag);
     }
-    return { user: userOf(sub, nickname, tag), problem: null, expiresAt: check.claims.exp * 1000 };
+    return { user, problem: null, expiresAt: check.claims.exp * 1000 };
   }
 
   private payloadFor(user: User): AuthPayload {

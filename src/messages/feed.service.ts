@@ -29,18 +29,32 @@ export class FeedService {
     return { roomId, afterSeq: after == null ? null : await this.messages.seqOf(roomId, after) };
   }
 
-  /** Starts delivery to `member`; the returned function stops it and releases everything. */
-  async join(user: User, request: FeedRequest, member: FeedMember): Promise<() => void> {
-    const leavePresence = this.presence.join(request.roomId, user.id);
+  /**
+   * Starts delivery to `member` and counts the user present; leave() ends
+   * both. Nothing is allocated for the member here (it carries its feed), so
+   * idle fast-path subscribers cost what their own object costs.
+   */
+  async enter(user: User, request: FeedRequest, member: FeedMember): Promise<void> {
+    this.presence.enter(request.roomId, user.id);
     try {
-      const leaveFeed = await this.feeds.join(request.roomId, request.afterSeq, member);
-      return () => {
-        leaveFeed();
-        leavePresence();
-      };
+      await this.feeds.join(request.roomId, request.afterSeq, member);
     } catch (error) {
-      leavePresence();
+      this.presence.leave(request.roomId, user.id);
       throw error;
     }
+  }
+
+  /** Ends what enter() started, once; a member that is in no feed (gone already) is left alone. */
+  leave(user: User, member: FeedMember): void {
+    const feed = member.feed;
+    if (feed === null) return;
+    this.feeds.leave(member);
+    this.presence.leave(feed.roomId, user.id);
+  }
+
+  /** enter(), and a function that calls leave(): for holders that keep closures (the general path's streams). */
+  async join(user: User, request: FeedRequest, member: FeedMember): Promise<() => void> {
+    await this.enter(user, request, member);
+    return () => this.leave(user, member);
   }
 }

@@ -81,7 +81,7 @@ builder.subscriptionField('messageAdded', (t) =>
     subscribe: async (_root, args, ctx) => {
       const user = requireUser(await ctx.viewer());
       const request = await ctx.services.feeds.check(user, String(args.roomId), args.after == null ? null : String(args.after));
-      return streamOf<Message>(ctx, (push) => ctx.services.feeds.join(user, request, { lastSeq: 0, deliver: push }));
+      return streamOf<Message>(ctx, (push) => ctx.services.feeds.join(user, request, { lastSeq: 0, feed: null, deliver: push }));
     },
     resolve: (message) => message,
   }),

@@ -12,6 +12,12 @@ import type { Message } from './message.js';
 export interface FeedMember {
   lastSeq: number;
   /**
+   * The feed the member is in, from RoomFeeds.join() until leave(); null
+   * before and after. Set by RoomFeeds only: the member carries its own
+   * membership, so an idle subscriber costs its feed nothing but a set entry.
+   */
+  feed: RoomFeed | null;
+  /**
    * `shared` lives as long as one message's dispatch: members that render the
    * same way keep the rendered bytes there, so a message is rendered once per
    * shape, not once per subscriber.
@@ -161,13 +167,6 @@ export class RoomFeed {
   }
 }
 
-/** One member's place in a feed, until it leaves. */
-interface Membership {
-  readonly feed: RoomFeed;
-  readonly member: FeedMember;
-  left: boolean;
-}
-
 /** Every room's feed in this process; members join with an optional resume point. */
 export class RoomFeeds {
   private readonly feeds = new Map<string, Promise<RoomFeed>>();
@@ -186,34 +185,34 @@ export class RoomFeeds {
   /**
    * Adds a member. With `afterSeq` it first gets every message after that seq
    * from the database, then joins the live stream with no gap and no duplicate;
-   * without, it gets messages newer than the moment it joined. Resolves with leave().
+   * without, it gets messages newer than the moment it joined. leave() takes it
+   * out again, also while it is still replaying.
    */
-  async join(roomId: string, afterSeq: number | null, member: FeedMember): Promise<() => void> {
+  async join(roomId: string, afterSeq: number | null, member: FeedMember): Promise<void> {
     let feed = await this.feedFor(roomId);
     // The last member may have left while we waited, closing the feed we were handed.
     while (feed.closed) feed = await this.feedFor(roomId);
     feed.addMember();
-    const membership: Membership = { feed, member, left: false };
+    member.feed = feed;
     try {
       if (afterSeq === null) {
         member.lastSeq = feed.seq;
         feed.goLive(member);
       } else {
-        await this.replay(feed, member, afterSeq, () => membership.left);
+        await this.replay(feed, member, afterSeq);
       }
     } catch (error) {
-      this.leave(membership);
+      this.leave(member);
       throw error;
     }
-    // Returned unnamed: under tsx (esbuild's keepNames) a closure bound to a name gets a property map of its own, per subscriber.
-    return () => this.leave(membership);
   }
 
-  /** Takes a member out of its feed, once; the feed closes with its last member. */
-  private leave(membership: Membership): void {
-    if (membership.left) return;
-    membership.left = true;
-    if (membership.feed.removeMember(membership.member)) this.close(membership.feed);
+  /** Takes a member out of its feed (none: nothing to do); the feed closes with its last member. */
+  leave(member: FeedMember): void {
+    const feed = member.feed;
+    if (feed === null) return;
+    member.feed = null;
+    if (feed.removeMember(member)) this.close(feed);
   }
 
   /**
@@ -221,11 +220,12 @@ export class RoomFeeds {
    * stream, then makes it a live member. The last check and the join happen in
    * one tick (here, not after an `await` in the caller, where a dispatch could
    * slip in between), so nothing dispatched meanwhile can be missed; anything
-   * replayed beyond it is skipped by lastSeq.
+   * replayed beyond it is skipped by lastSeq. A member that leaves meanwhile
+   * (its feed no longer this one) stops it.
    */
-  private async replay(feed: RoomFeed, member: FeedMember, afterSeq: number, hasLeft: () => boolean): Promise<void> {
+  private async replay(feed: RoomFeed, member: FeedMember, afterSeq: number): Promise<void> {
     member.lastSeq = afterSeq;
-    while (!hasLeft()) {
+    while (member.feed === feed) {
       if (member.lastSeq >= feed.seq) {
         feed.goLive(member);
         return;
@@ -233,12 +233,12 @@ export class RoomFeeds {
       const rows = await this.store.listAfter(feed.roomId, member.lastSeq, READ_BATCH);
       // Everything the feed dispatched is committed, so this cannot happen; never spin on it.
       if (rows.length === 0) {
-        if (!hasLeft()) feed.goLive(member);
+        if (member.feed === feed) feed.goLive(member);
         return;
       }
       let replayed = 0;
       for (const row of rows) {
-        if (hasLeft()) break;
+        if (member.feed !== feed) break;
         if (row.seq <= member.lastSeq) continue;
         member.lastSeq = row.seq;
         member.deliver(row, new Map());

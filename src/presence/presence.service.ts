@@ -34,24 +34,41 @@ export class PresenceService {
 
   /** Marks the user present in the room until the returned function is called (once). */
   join(roomId: string, userId: string): () => void {
+    this.enter(roomId, userId);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.leave(roomId, userId);
+    };
+  }
+
+  /**
+   * Counts one more of the user's subscriptions to the room; each enter() is
+   * ended by exactly one leave(). For holders that keep the pair in fields of
+   * their own (the fan-out's idle subscribers): join()'s closure is some
+   * 150 bytes per subscription.
+   */
+  enter(roomId: string, userId: string): void {
     let users = this.local.get(roomId);
     if (!users) this.local.set(roomId, (users = new Map()));
     const before = users.get(userId) ?? 0;
     users.set(userId, before + 1);
     if (before === 0) this.localChanged(roomId);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const remaining = users.get(userId)! - 1;
-      if (remaining > 0) {
-        users.set(userId, remaining);
-        return;
-      }
-      users.delete(userId);
-      if (users.size === 0 && this.local.get(roomId) === users) this.local.delete(roomId);
-      this.localChanged(roomId);
-    };
+  }
+
+  /** Ends one enter() of the user to the room. */
+  leave(roomId: string, userId: string): void {
+    const users = this.local.get(roomId);
+    const count = users?.get(userId);
+    if (!users || count === undefined) return;
+    if (count > 1) {
+      users.set(userId, count - 1);
+      return;
+    }
+    users.delete(userId);
+    if (users.size === 0) this.local.delete(roomId);
+    this.localChanged(roomId);
   }
 
   /** The room's count now, over every instance. */

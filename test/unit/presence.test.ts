@@ -84,6 +84,19 @@ describe('PresenceService', () => {
       expect(await presence.count(ROOM)).toBe(1);
     });
 
+    it('counts enter() and leave() as join() does, and ignores a leave with no enter', async () => {
+      presence.enter(ROOM, 'alice');
+      presence.enter(ROOM, 'alice');
+      presence.leave(ROOM, 'bob');
+      presence.leave(ROOM, 'alice');
+      expect(await presence.participantIds(ROOM, 10)).toEqual(['alice']);
+      presence.leave(ROOM, 'alice');
+      presence.leave(ROOM, 'alice');
+      expect(await presence.count(ROOM)).toBe(0);
+      presence.enter(ROOM, 'alice');
+      expect(await presence.count(ROOM)).toBe(1);
+    });
+
     it('keeps rooms apart', async () => {
       presence.join(ROOM, 'alice');
       presence.join('room-2', 'bob');

@@ -43,7 +43,7 @@ class FakeFeedStore implements FeedStore {
 /** A subscriber that keeps the seqs it was handed, in order. */
 function recorder(): FeedMember & { seqs: number[] } {
   const seqs: number[] = [];
-  return { lastSeq: 0, seqs, deliver: (message) => void seqs.push(message.seq) };
+  return { lastSeq: 0, feed: null, seqs, deliver: (message) => void seqs.push(message.seq) };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -208,6 +208,7 @@ describe('RoomFeeds', () => {
     it('keeps delivering to the others when one member throws', async () => {
       const broken: FeedMember & { calls: number } = {
         lastSeq: 0,
+        feed: null,
         calls: 0,
         deliver() {
           this.calls++;
@@ -288,6 +289,24 @@ describe('RoomFeeds', () => {
       expect(live.seqs).toEqual([11, 12]);
     });
 
+    it('stops a replay when its member leaves meanwhile, and never makes it live', async () => {
+      store.commitUpTo(10);
+      const stays = recorder();
+      await feeds.join(ROOM, null, stays);
+      const replayRead = store.listAfterCalls.hold();
+      const leaving = recorder();
+      const joined = feeds.join(ROOM, 5, leaving);
+      await replayRead.called;
+      feeds.leave(leaving);
+      replayRead.release();
+      await joined;
+      publish(11);
+      await flush();
+      expect(leaving.seqs).toEqual([]);
+      expect(leaving.feed).toBeNull();
+      expect(stays.seqs).toEqual([11]);
+    });
+
     it('neither loses nor doubles events that arrive while the feed is starting', async () => {
       store.commitUpTo(10);
       const start = store.latestSeqCalls.hold();
@@ -314,12 +333,13 @@ describe('RoomFeeds', () => {
 
   describe('membership', () => {
     it('holds one pub/sub subscription per room however many members, released when the last leaves', async () => {
-      const leaves = await Promise.all([recorder(), recorder(), recorder()].map((member) => feeds.join(ROOM, null, member)));
+      const members = [recorder(), recorder(), recorder()];
+      await Promise.all(members.map((member) => feeds.join(ROOM, null, member)));
       expect(pubsub.subscriptions).toHaveLength(1);
-      leaves[0]!();
-      leaves[1]!();
+      feeds.leave(members[0]!);
+      feeds.leave(members[1]!);
       expect(pubsub.active('room.message', ROOM)).toBe(1);
-      leaves[2]!();
+      feeds.leave(members[2]!);
       await flush();
       expect(pubsub.active('room.message', ROOM)).toBe(0);
     });
@@ -327,9 +347,10 @@ describe('RoomFeeds', () => {
     it('counts a leave once however often it is called', async () => {
       const stays = recorder();
       await feeds.join(ROOM, null, stays);
-      const leave = await feeds.join(ROOM, null, recorder());
-      leave();
-      leave();
+      const leaving = recorder();
+      await feeds.join(ROOM, null, leaving);
+      feeds.leave(leaving);
+      feeds.leave(leaving);
       await flush();
       expect(pubsub.active('room.message', ROOM)).toBe(1);
       publish(4);
@@ -338,9 +359,9 @@ describe('RoomFeeds', () => {
 
     it('opens a fresh feed for a join after the last member left', async () => {
       const first = recorder();
-      const leave = await feeds.join(ROOM, null, first);
+      await feeds.join(ROOM, null, first);
       publish(4);
-      leave();
+      feeds.leave(first);
       await flush();
       store.commitUpTo(6); // committed while nobody here listened
       const second = recorder();
@@ -354,10 +375,11 @@ describe('RoomFeeds', () => {
     });
 
     it('opens a fresh feed for a join that was handed the feed the last member just closed', async () => {
-      const leaveFirst = await feeds.join(ROOM, null, recorder());
+      const first = recorder();
+      await feeds.join(ROOM, null, first);
       const second = recorder();
       const joining = feeds.join(ROOM, null, second);
-      leaveFirst();
+      feeds.leave(first);
       await joining;
       expect(pubsub.subscriptions).toHaveLength(2);
       expect(pubsub.active('room.message', ROOM)).toBe(1);

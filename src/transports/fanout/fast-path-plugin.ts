@@ -1,7 +1,7 @@
 import { locatedError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
-import { HeldSubscription } from '../../infrastructure/streams/held-subscription.js';
+import type { HeldSubscription } from '../../infrastructure/streams/held-subscription.js';
 import { SELF_RENDERED } from '../error-policy.js';
 
 /** Where a WebSocket subscription's events may go directly: its socket, behind its id. */
@@ -17,10 +17,10 @@ export interface FanoutContext {
 
 /**
  * Starts one subscription a fast path took: checks the caller, joins what
- * feeds the socket, and hands `held` what releases it (`held.onEnd`). A throw
- * refuses the subscription; whatever was handed over by then is released.
+ * feeds the socket, and resolves with the subscription, which releases all of
+ * it when it ends. A throw refuses the subscription, with nothing held.
  */
-export type StartOnSocket<P> = (args: ExecutionArgs, plan: P, sink: FanoutSink, held: HeldSubscription) => Promise<void>;
+export type StartOnSocket<P> = (args: ExecutionArgs, plan: P, sink: FanoutSink) => Promise<HeldSubscription>;
 
 /**
  * A fast path as a pipeline plugin (useMessageFanout, useTypingFanout): in the
@@ -33,11 +33,10 @@ export type StartOnSocket<P> = (args: ExecutionArgs, plan: P, sink: FanoutSink, 
  */
 export function fastPathPlugin<P>(field: string, plan: (args: ExecutionArgs) => P | null, start: StartOnSocket<P>): Plugin {
   async function subscribe(args: ExecutionArgs, planned: P, sink: FanoutSink): Promise<HeldSubscription | ExecutionResult> {
-    const held = new HeldSubscription();
+    let held: HeldSubscription;
     try {
-      await start(args, planned, sink, held);
+      held = await start(args, planned, sink);
     } catch (error) {
-      void held.return();
       return { errors: [locatedError(error, undefined, [field])] };
     }
     // graphql-ws keeps the execution args as long as the subscription lives, and the fast

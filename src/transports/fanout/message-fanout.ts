@@ -30,11 +30,16 @@ export interface MessageFanoutOptions {
 export function useMessageFanout(options: MessageFanoutOptions): Plugin {
   const { feeds, errorPolicy, maxBufferedBytes } = options;
   const shapes = new ShapeRegistry((errors) => errors.map((error) => errorPolicy.forClient(error).toJSON()));
-  return fastPathPlugin<FanoutPlan>(FANOUT_FIELD, planFanout, async (args, plan, sink, held) => {
+  return fastPathPlugin<FanoutPlan>(FANOUT_FIELD, planFanout, async (args, plan, sink) => {
     const user = requireUser(await (args.contextValue as Context).viewer());
     const request = await feeds.check(user, plan.roomId, plan.after);
-    const shape = shapes.acquire(plan.shapeKey, args);
-    held.onEnd(() => shapes.release(shape));
-    held.onEnd(await feeds.join(user, request, new SocketMember(sink.socket, sink.subscriptionId, shape, maxBufferedBytes)));
+    const member = new SocketMember(sink.socket, sink.subscriptionId, shapes.acquire(plan.shapeKey, args), maxBufferedBytes);
+    try {
+      await member.enter(feeds, user, request);
+    } catch (error) {
+      void member.return();
+      throw error;
+    }
+    return member;
   });
 }

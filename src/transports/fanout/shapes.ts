@@ -29,8 +29,13 @@ export class Shape {
   constructor(
     readonly key: string,
     private readonly args: ExecutionArgs,
-    private readonly errorsForClient: (errors: readonly GraphQLError[]) => unknown[],
+    private readonly registry: ShapeRegistry,
   ) {}
+
+  /** One subscriber less (each acquire() is ended by one release()); the registry drops the shape with its last. */
+  release(): void {
+    this.registry.release(this);
+  }
 
   render(message: Message): RenderedTail {
     return Buffer.from(`${JSON.stringify(this.payloadOf(message))}}`);
@@ -41,7 +46,7 @@ export class Shape {
     const result = execute({ ...this.args, contextValue: NO_CONTEXT, rootValue: event });
     // Render-safe fields resolve synchronously (everything travels with the event), so execute() does too.
     if (result instanceof Promise) throw new Error('a fan-out rendering returned a promise: a selected field is not render-safe');
-    return result.errors ? { data: result.data, errors: this.errorsForClient(result.errors) } : { data: result.data };
+    return result.errors ? { data: result.data, errors: this.registry.errorsForClient(result.errors) } : { data: result.data };
   }
 }
 
@@ -49,14 +54,14 @@ export class Shape {
 export class ShapeRegistry {
   private readonly shapes = new Map<string, Shape>();
 
-  constructor(private readonly errorsForClient: (errors: readonly GraphQLError[]) => unknown[]) {}
+  constructor(readonly errorsForClient: (errors: readonly GraphQLError[]) => unknown[]) {}
 
   acquire(key: string, args: ExecutionArgs): Shape {
     let shape = this.shapes.get(key);
     if (!shape) {
       // Only what rendering needs: not the subscriber's context, root or resume point.
       const renderArgs: ExecutionArgs = { schema: args.schema, document: args.document, operationName: args.operationName, variableValues: args.variableValues };
-      this.shapes.set(key, (shape = new Shape(key, renderArgs, this.errorsForClient)));
+      this.shapes.set(key, (shape = new Shape(key, renderArgs, this)));
     }
     shape.members++;
     return shape;

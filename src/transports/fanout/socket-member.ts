@@ -1,5 +1,7 @@
 import type { WebSocket } from 'ws';
-import type { FeedMember } from '../../messages/room-feed.js';
+import type { User } from '../../identity/user.js';
+import type { FeedRequest, FeedService } from '../../messages/feed.service.js';
+import type { FeedMember, RoomFeed } from '../../messages/room-feed.js';
 import type { Message } from '../../messages/message.js';
 import { frameHead, writeFrames } from '../websocket/raw-frames.js';
 import type { RenderedTail, Shape } from './shapes.js';
@@ -39,15 +41,22 @@ export class RenderedMessage {
 
 /**
  * One fast-path subscription on one socket, fed straight from the room's feed:
- * the shape's shared bytes behind this subscription's own precomputed
+ * the shape's shared bytes behind this subscription's own
  * `{"id":…,"type":"next","payload":` prefix. No per-subscriber promise,
  * execution or JSON.stringify, and no copy of the shared bytes: the frame's
  * head and the shared tail are written to the socket's TCP stream as they are
  * (transports/websocket/raw-frames.ts), all a socket gets in one turn of the
  * event loop in one write; a socket that cannot take that gets `ws.send`.
+ *
+ * It is also what graphql-ws holds for the subscription, and its membership
+ * of the feed, presence and shape are fields released when it ends: one
+ * object per idle subscriber.
  */
 export class SocketMember extends SocketSubscriber implements FeedMember {
   lastSeq = 0;
+  feed: RoomFeed | null = null;
+  private feeds: FeedService | null = null;
+  private user: User | null = null;
 
   constructor(
     socket: WebSocket,
@@ -58,11 +67,23 @@ export class SocketMember extends SocketSubscriber implements FeedMember {
     super(socket, subscriptionId, maxBufferedBytes);
   }
 
+  /** Joins the room's feed (and its presence) as `user`, until the subscription ends. */
+  async enter(feeds: FeedService, user: User, request: FeedRequest): Promise<void> {
+    this.feeds = feeds;
+    this.user = user;
+    await feeds.enter(user, request, this);
+  }
+
   deliver(message: Message, shared: Map<unknown, unknown>): void {
     if (!this.takesFrames()) return;
     let rendered = shared.get(this.shape) as RenderedMessage | undefined;
     if (!rendered) shared.set(this.shape, (rendered = new RenderedMessage(this.shape.render(message))));
     if (this.direct && rendered.writeTo(this.socket, this.subscriptionId, this.prefix, this.prefixLength)) return;
     this.sendThroughWs([rendered.tail]);
+  }
+
+  protected override released(): void {
+    this.shape.release();
+    if (this.feeds) this.feeds.leave(this.user!, this);
   }
 }

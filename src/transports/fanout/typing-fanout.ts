@@ -34,15 +34,19 @@ export interface TypingFanoutOptions {
 export function useTypingFanout(options: TypingFanoutOptions): Plugin {
   const { typing, rooms, errorPolicy, maxBufferedBytes } = options;
   const shapes = new ShapeRegistry((errors) => errors.map((error) => errorPolicy.forClient(error).toJSON()));
-  return fastPathPlugin<RenderPlan>(TYPING_FIELD, (args) => planRendering(args, TYPING_FIELD), async (args, plan, sink, held) => {
+  return fastPathPlugin<RenderPlan>(TYPING_FIELD, (args) => planRendering(args, TYPING_FIELD), async (args, plan, sink) => {
     const roomId = String(plan.values.roomId);
     const user = requireUser(await (args.contextValue as Context).viewer());
     await rooms.requireAccess(user, roomId);
-    const shape = shapes.acquire(plan.shapeKey, args);
-    held.onEnd(() => shapes.release(shape));
-    const member = new TypingMember(sink.socket, sink.subscriptionId, roomId, shape, maxBufferedBytes);
-    // The current set goes out from watch(), straight to the socket, before graphql-ws holds the
-    // subscription: the client sent the subscribe for this id, so a `next` for it is what it expects.
-    held.onEnd(await typing.watch(roomId, user.id, (view) => member.deliver(view)));
+    const member = new TypingMember(sink.socket, sink.subscriptionId, roomId, shapes.acquire(plan.shapeKey, args), maxBufferedBytes);
+    try {
+      // The current set goes out from watch(), straight to the socket, before graphql-ws holds the
+      // subscription: the client sent the subscribe for this id, so a `next` for it is what it expects.
+      member.onEnd(await typing.watch(roomId, user.id, (view) => member.deliver(view)));
+    } catch (error) {
+      void member.return();
+      throw error;
+    }
+    return member;
   });
 }

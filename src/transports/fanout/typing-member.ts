@@ -56,6 +56,10 @@ export class TypingMember extends SocketSubscriber {
     return writeFrameParts(this.socket, [head, ...rendering.partsWithout(selfIndex)]);
   }
 
+  protected override released(): void {
+    this.shape.release();
+  }
+
   /** An update that does not split (an error in its rendering): this view is executed alone, as the general path would. */
   private renderOwn(view: TypingView): number {
     const users = usersOf(view);

@@ -75,12 +75,8 @@ async function start(ctx: SocketContext, id: string, prepared: PreparedOperation
   if (result instanceof HeldSubscription) {
     if (!wanted) return void result.return();
     operations[id] = result;
-    result.onEnd(() => {
-      // Ended by the server (the client's complete and the socket's close take it out first): say so, as graphql-ws would.
-      if ((ctx.subscriptions as Operations)[id] !== result) return;
-      delete (ctx.subscriptions as Operations)[id];
-      send(ctx, { id, type: MessageType.Complete });
-    });
+    // The session hears of the end (serverEnded, below): two fields on the subscription, not a closure.
+    result.heldBy(ctx.extra, id);
     return;
   }
   if (isAsyncIterable(result)) {
@@ -93,6 +89,18 @@ async function start(ctx: SocketContext, id: string, prepared: PreparedOperation
   if (operations[id] === null) delete operations[id];
   if (!wanted) return;
   send(ctx, { id, type: MessageType.Next, payload: payloadOf(result) });
+  send(ctx, { id, type: MessageType.Complete });
+}
+
+/**
+ * A held subscription has ended: when the server ended it (the client's
+ * complete and the socket's close take it out of the record first), the
+ * client is told, as graphql-ws would tell it.
+ */
+export function serverEnded(ctx: SocketContext, id: string, held: HeldSubscription): void {
+  const operations = ctx.subscriptions as Operations;
+  if (operations[id] !== held) return;
+  delete operations[id];
   send(ctx, { id, type: MessageType.Complete });
 }
 
