@@ -6,6 +6,9 @@ import type { UserRepository } from './user.repository.js';
 import { handleOf, userOf, userRowToUser, type User } from './user.js';
 import type { Viewer } from './viewer.js';
 
+/** A viewer with a user: shared, so never changed once made. */
+type ActiveViewer = Extract<Viewer, { problem: null }>;
+
 export interface AuthPayload {
   token: string;
   expiresAt: Date;
@@ -22,12 +25,13 @@ const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export class IdentityService {
   /**
-   * Users seen to exist, by id; they are never deleted, so the cache only saves
-   * reads. Each viewer built from a token shares its user's object from here:
-   * a user's sockets (tabs, devices, reconnects) hold one User, not a copy of
-   * its strings each (some 200 bytes per socket).
+   * Users seen to exist, by id, each with the viewer its latest token made;
+   * users are never deleted, so the cache only saves reads. A user's sockets
+   * (tabs sharing a token, devices, reconnects) share one User object, and
+   * those with the same token one Viewer, rather than a copy of its strings
+   * each (some 250 bytes per socket).
    */
-  private readonly knownUsers = new Map<string, User>();
+  private readonly knownUsers = new Map<string, ActiveViewer>();
 
   constructor(
     private readonly users: UserRepository,
@@ -69,17 +73,21 @@ export class IdentityService {
     const check = this.tokens.verify(token);
     if (!check.ok) return { user: null, problem: check.problem };
     const { sub, nickname, tag } = check.claims;
-    let user = this.knownUsers.get(sub);
-    if (!user) {
-      // A token outliving its user (a wiped database that kept its secret) must not act.
-      if (!(await this.users.findById(sub))) return { user: null, problem: 'invalid token' };
-      if (this.knownUsers.size >= KNOWN_USERS_CACHE) this.knownUsers.clear();
-      this.knownUsers.set(sub, (user = userOf(sub, nickname, tag)));
-    } else if (user.nickname !== nickname || user.tag !== tag) {
-      // The token names the user as it was when signed: that is who this viewer is.
-      user = userOf(sub, nickname, tag);
+    const expiresAt = check.claims.exp * 1000;
+    const known = this.knownUsers.get(sub);
+    if (known && known.user.nickname === nickname && known.user.tag === tag) {
+      if (known.expiresAt === expiresAt) return known;
+      const viewer: ActiveViewer = { user: known.user, problem: null, expiresAt };
+      this.knownUsers.set(sub, viewer);
+      return viewer;
     }
-    return { user, problem: null, expiresAt: check.claims.exp * 1000 };
+    // A token outliving its user (a wiped database that kept its secret) must not act.
+    if (!known && !(await this.users.findById(sub))) return { user: null, problem: 'invalid token' };
+    if (this.knownUsers.size >= KNOWN_USERS_CACHE) this.knownUsers.clear();
+    // The token names the user as it was when signed: that is who this viewer is.
+    const viewer: ActiveViewer = { user: userOf(sub, nickname, tag), problem: null, expiresAt };
+    this.knownUsers.set(sub, viewer);
+    return viewer;
   }
 
   private payloadFor(user: User): AuthPayload {
