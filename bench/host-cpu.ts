@@ -42,7 +42,7 @@ export class HostWatch {
  * the machine took meanwhile. `prepare` runs once the machine is quiet and
  * before the measurement: background load of our own (the --typing typists).
  */
-export async function watched<T extends { cpuMicros: number; foreignCores?: number | null }>(
+export async function watched<T extends { cpuMicros: number; foreignCores?: number | null; serverMicros?: number }>(
   server: CpuSource,
   quiet: QuietGate,
   work: () => Promise<T>,
@@ -55,6 +55,7 @@ export async function watched<T extends { cpuMicros: number; foreignCores?: numb
   const result = await work();
   const after = await server.call<{ micros: number }>('cpu');
   result.foreignCores = watch.foreignCores(after.micros, result.cpuMicros);
+  result.serverMicros = after.micros - before.micros;
   return result;
 }
 

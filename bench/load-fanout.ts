@@ -53,6 +53,8 @@ export interface PhaseResult {
   cpuMicros: number;
   /** Set by the orchestrator: cores' worth of CPU other processes on the machine used meanwhile. */
   foreignCores?: number | null;
+  /** Set by the orchestrator: the server side's CPU time over the phase (every instance, and Redis), µs. */
+  serverMicros?: number;
   /** Sockets the server closed while they should have been open. */
   closedSockets: number;
   lastCloseReason: string | null;

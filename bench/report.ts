@@ -61,6 +61,8 @@ export function buildRows(plan: Plan, results: Results): Row[] {
       { scenario: steady, metric: 'latency p50 ms', measured: pick(chat, (r) => r.steady.latencyMs.p50), ceiling: pick(bare, (r) => r.steady.latencyMs.p50), format: formats.ms },
       { scenario: steady, metric: 'latency p99 ms', measured: pick(chat, (r) => r.steady.latencyMs.p99), ceiling: pick(bare, (r) => r.steady.latencyMs.p99), format: formats.ms, target: { atMost: full ? 1 : 1.3 } },
       { scenario: steady, metric: 'lost deliveries', measured: pick(chat, (r) => r.steady.lost), ceiling: pick(bare, (r) => r.steady.lost), format: formats.count, target: 'zero' },
+      { scenario: steady, metric: 'server CPU µs/delivery', measured: steadyMicros(chat, 'server'), ceiling: steadyMicros(bare, 'server'), format: formats.micros },
+      { scenario: steady, metric: 'load CPU µs/delivery', measured: steadyMicros(chat, 'load'), ceiling: steadyMicros(bare, 'load'), format: formats.micros },
     );
     if (plan.typing) rows.push(...typingRows(plan, subscribers, chat, results.fanout.get(subscribers)?.chatTyping));
     const memory = `idle subscribed sockets, N=${n(subscribers)} (memory after GC)`;
@@ -203,6 +205,13 @@ export function findProblems(results: Results): { failures: string[]; caveats: s
       failures.push(...phaseProblems(`${where} burst`, result.burst), ...phaseProblems(`${where} steady`, result.steady));
       if (result.typing?.callErrors) failures.push(`${where}: ${result.typing.callErrors} setTyping calls failed; first: ${result.typing.firstCallError}`);
       if (result.typing?.subscriptionsEnded) failures.push(`${where}: the server ended ${result.typing.subscriptionsEnded} typing subscriptions; first: ${result.typing.firstEnd}`);
+      const server = steadyMicros(result, 'server');
+      const load = steadyMicros(result, 'load');
+      if (server !== null && load !== null && load > server) {
+        caveats.push(
+          `${where}: in the steady phase the load generator spent ${formats.micros(load)} µs of CPU per delivery and the server ${formats.micros(server)}: the last frames of a message wait for the load to read them, so the steady latency is the load's limit more than the server's`,
+        );
+      }
       if (result.burst.loadBusy > 0.9 && result.serverBusy < 0.85) {
         caveats.push(
           `${where}: during the burst the load generator's core was ${formats.percent(result.burst.loadBusy)} busy and the server's ${formats.percent(result.serverBusy)}: deliveries/s is the load's limit here, not the server's`,
@@ -265,4 +274,12 @@ function busyMoments(results: Results): string[] {
   }
   if (results.history) moments.push(['history { __typename }', results.history.typename.foreignCores], ['history page', results.history.page.foreignCores]);
   return moments.filter(([, cores]) => (cores ?? 0) > FOREIGN_CORES_NOTED).map(([where, cores]) => `${where} (${cores!.toFixed(2)} cores)`);
+}
+
+/** CPU per delivery over the steady phase, of the server (all its instances) or of the load generator; null without deliveries. */
+function steadyMicros(result: FanoutResult | undefined, whose: 'server' | 'load'): number | null {
+  const steady = result?.steady;
+  if (!steady || steady.delivered === 0) return null;
+  const micros = whose === 'server' ? steady.serverMicros : steady.cpuMicros;
+  return micros === undefined ? null : micros / steady.delivered;
 }
