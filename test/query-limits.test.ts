@@ -174,6 +174,18 @@ describe('query limits, on every transport', () => {
     expect(await ok.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('answers a body that is not a JSON object with 400 and says why; a form body with a query still runs', async () => {
+    const post = (body: string, type = 'application/json') => fetch(server.url, { method: 'POST', headers: { 'content-type': type }, body });
+    const broken = await post('{"query": "{ __typename }"');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as GraphQLResponse).errors?.[0]?.message).toBe('POST body sent invalid JSON.');
+    const scalar = await post('42');
+    expect(scalar.status).toBe(400);
+    expect(((await scalar.json()) as GraphQLResponse).errors?.[0]?.message).toBe('POST body is expected to be object but received number');
+    const form = await post(new URLSearchParams({ query: '{ __typename }' }).toString(), 'application/x-www-form-urlencoded');
+    expect(await form.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
   it('refuses deeply nested JSON in an HTTP body before parsing it (400, BAD_USER_INPUT), in a few milliseconds', async () => {
     const body = `{"query":"query($v: String) { __typename }","variables":{"v":${'['.repeat(450_000)}${']'.repeat(450_000)}}}`;
     const started = performance.now();

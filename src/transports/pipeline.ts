@@ -76,10 +76,11 @@ export function createGraphQLPipeline(options: PipelineOptions): GraphQLPipeline
     // Masking is the error policy's (one plugin for codes and masking on every transport).
     maskedErrors: false,
     // One operation per request (a JSON array is 400 "Batching is not supported."), no multipart
-    // (the schema takes no uploads), and bodies over the limit are 413 before they are read whole.
+    // (the schema takes no uploads). Bodies over the limit are 413 before they are read whole,
+    // by useRequestBodyGuard (limits/request-guard.ts) instead of Yoga's costlier stream wrapper.
     batching: false,
     multipart: false,
-    maxRequestBodySize: options.limits.maxBodyBytes,
+    maxRequestBodySize: false,
     context: ({ request, req, viewer, connection, operator, clientIp }): Context => {
       let resolved: Promise<Viewer> | undefined = viewer ? Promise.resolve(viewer) : undefined;
       let isOperator = operator;

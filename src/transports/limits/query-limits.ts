@@ -7,7 +7,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { useInputPolicy } from './input-policy.js';
 import type { QueryLimitsConfig } from './limits-config.js';
 import { costRule, mutationFieldsRule } from './operation-rules.js';
-import { useRequestNestingLimit } from './request-guard.js';
+import { useRequestBodyGuard } from './request-guard.js';
 
 /**
  * Query limits for every transport: the plugins run in the one pipeline, so
@@ -32,7 +32,7 @@ export function useQueryLimits(limits: QueryLimitsConfig, onRefused: (rule: stri
   ];
   if (!limits.introspection) rules.push(NoSchemaIntrospectionCustomRule);
   return [
-    useRequestNestingLimit(),
+    useRequestBodyGuard(limits.maxBodyBytes),
     maxTokensPlugin({ n: limits.maxTokens, onReject: [() => onRefused('max-tokens')] }),
     {
       onValidate: ({ addValidationRule }) => {
