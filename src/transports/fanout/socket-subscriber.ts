@@ -15,10 +15,11 @@ interface IdPrefix {
 
 /**
  * Prefixes by subscription id, shared by every subscriber with that id:
- * client libraries number their operations from 1, so most sockets use the
- * same few ids, and an idle subscriber need not keep a prefix string of its
- * own (some 60 bytes). Bounded: cleared when full, so hostile ids cost at
- * most this many entries.
+ * clients that number their operations (from 1, as the bench's do) use the
+ * same few ids on every socket, and their idle subscribers need not keep a
+ * prefix string each (some 60 bytes). graphql-ws's own client sends a UUID per
+ * operation, which gets a prefix of its own as before. Bounded: cleared when
+ * full, so hostile ids cost at most this many entries.
  */
 const prefixes = new Map<string, IdPrefix>();
 const PREFIXES_KEPT = 1_024;
