@@ -61,7 +61,7 @@ describe('HeldSubscription', () => {
     expect(await loop).toBe(0);
   });
 
-  it('releases a subclass\'s own holdings first, then the cleanups, then tells its holder, once', async () => {
+  it('releases a subclass\'s own holdings first, then the cleanups, once', async () => {
     const order: string[] = [];
     class Member extends HeldSubscription {
       protected override released(): void {
@@ -70,18 +70,8 @@ describe('HeldSubscription', () => {
     }
     const held = new Member();
     held.onEnd(() => order.push('cleanup'));
-    held.heldBy({ subscriptionEnded: (key, ended) => order.push(`holder ${key} ${ended === held}`) }, '7');
     await held.return();
     await held.return();
-    expect(order).toEqual(['released', 'cleanup', 'holder 7 true']);
-  });
-
-  it('tells no holder that came after the end', async () => {
-    const held = new HeldSubscription();
-    await held.return();
-    const subscriptionEnded = vi.fn();
-    held.heldBy({ subscriptionEnded }, '1');
-    await held.return();
-    expect(subscriptionEnded).not.toHaveBeenCalled();
+    expect(order).toEqual(['released', 'cleanup']);
   });
 });

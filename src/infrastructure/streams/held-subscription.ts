@@ -1,42 +1,24 @@
 import { runCleanups, withCleanup, type Cleanups } from './cleanups.js';
 
 /**
- * Whoever holds a HeldSubscription under a key (the WebSocket transport: a
- * socket's record of its operations, by subscription id), told when the
- * subscription ends.
- */
-export interface SubscriptionHolder {
-  subscriptionEnded(key: string, held: HeldSubscription): void;
-}
-
-/**
  * What graphql-ws holds for a subscription whose events go to the socket some
  * other way (the fan-out fast path): an iterator that yields nothing and ends
  * when graphql-ws returns it (the client completed, or the socket closed).
  *
  * An idle server holds one per subscriber, so it is built to be small: a
  * subclass keeps what it releases in fields of its own and releases it in
- * released(), its holder is two fields rather than a closure, and a single
- * onEnd() cleanup is kept without an array (cleanups.ts).
+ * released(), and a single onEnd() cleanup is kept without an array
+ * (cleanups.ts).
  */
 export class HeldSubscription implements AsyncIterableIterator<never> {
   private finish: ((result: IteratorResult<never>) => void) | null = null;
   private cleanups: Cleanups = null;
   private ended = false;
-  private holder: SubscriptionHolder | null = null;
-  private heldAs = '';
 
   /** Runs when the subscription ends; at once if it already has. */
   onEnd(cleanup: () => void): void {
     if (this.ended) cleanup();
     else this.cleanups = withCleanup(this.cleanups, cleanup);
-  }
-
-  /** Tells `holder` of the end, under `key`, unless it has ended already. */
-  heldBy(holder: SubscriptionHolder, key: string): void {
-    if (this.ended) return;
-    this.holder = holder;
-    this.heldAs = key;
   }
 
   get done(): boolean {
@@ -55,9 +37,6 @@ export class HeldSubscription implements AsyncIterableIterator<never> {
       const cleanups = this.cleanups;
       this.cleanups = null;
       runCleanups(cleanups);
-      const holder = this.holder;
-      this.holder = null;
-      holder?.subscriptionEnded(this.heldAs, this);
       this.finish?.({ value: undefined, done: true });
       this.finish = null;
     }

@@ -74,9 +74,10 @@ async function start(ctx: SocketContext, id: string, prepared: PreparedOperation
   const wanted = operations[id] === null && !ctx.extra.closed;
   if (result instanceof HeldSubscription) {
     if (!wanted) return void result.return();
+    // Only graphql-ws ends it from here on (the client's complete, the socket's close), and says
+    // whatever there is to say. No fast path ends a subscription of its own accord; one that starts
+    // to must also send the client its `complete` and take the id out of this record.
     operations[id] = result;
-    // The session hears of the end (serverEnded, below): two fields on the subscription, not a closure.
-    result.heldBy(ctx.extra, id);
     return;
   }
   if (isAsyncIterable(result)) {
@@ -89,18 +90,6 @@ async function start(ctx: SocketContext, id: string, prepared: PreparedOperation
   if (operations[id] === null) delete operations[id];
   if (!wanted) return;
   send(ctx, { id, type: MessageType.Next, payload: payloadOf(result) });
-  send(ctx, { id, type: MessageType.Complete });
-}
-
-/**
- * A held subscription has ended: when the server ended it (the client's
- * complete and the socket's close take it out of the record first), the
- * client is told, as graphql-ws would tell it.
- */
-export function serverEnded(ctx: SocketContext, id: string, held: HeldSubscription): void {
-  const operations = ctx.subscriptions as Operations;
-  if (operations[id] !== held) return;
-  delete operations[id];
   send(ctx, { id, type: MessageType.Complete });
 }
 

@@ -1,9 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Viewer } from '../../identity/viewer.js';
-import type { HeldSubscription, SubscriptionHolder } from '../../infrastructure/streams/held-subscription.js';
 import type { LastingConnection } from '../../schema/context.js';
 import type { FrameBudget } from '../budgets/socket-budgets.js';
-import { serverEnded } from './direct-subscriptions.js';
 
 /** What a socket may spend, set at its upgrade. */
 export interface SessionBudget {
@@ -39,7 +37,7 @@ export const MAX_HELD_MESSAGES = 1_000;
  * plain: the budget's parts rather than the budget object, nothing allocated
  * before it is needed, and what is needed only for a while dropped after it.
  */
-export abstract class SocketSession implements LastingConnection, SubscriptionHolder {
+export abstract class SocketSession implements LastingConnection {
   viewer: SocketViewer | null = null;
   /** connection_init carried the operators' admin token: no user, and no expiry. */
   operator = false;
@@ -95,11 +93,6 @@ export abstract class SocketSession implements LastingConnection, SubscriptionHo
     this.end();
     this.flooded('too many messages');
     return false;
-  }
-
-  /** A subscription held for this socket by direct-subscriptions.ts has ended. */
-  subscriptionEnded(id: string, held: HeldSubscription): void {
-    if (this.protocolContext) serverEnded(this.protocolContext as Parameters<typeof serverEnded>[0], id, held);
   }
 
   /** renewToken over this socket: it keeps its subscriptions past the old token's expiry. */
